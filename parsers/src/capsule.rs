@@ -1,0 +1,323 @@
+//! Capsule building: one matched raw line in, one EventLogging capsule out (reference §2.3).
+//!
+//! Steps, in the reference's order:
+//! 1. decode the capsule field (`%q` QSON or `%j` JSON) into a JSON object;
+//! 2. for every top-level key the client sent that names a format field with a caster, apply that
+//!    field's caster to the client's value (client values win over line values, but are cast);
+//! 3. add every other captured field (cast) that the client did not send;
+//! 4. drop `clientValidated` and `isTruncated`;
+//! 5. set `uuid` from `recvFrom`, `seqId` and `dt` (a client `uuid` is always overwritten).
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::datetime;
+use crate::format::{Field, FieldKind, LineFormat};
+use crate::json::{self, JsonError};
+use crate::python;
+use crate::qson::{self, QsonError};
+use crate::useragent::{UserAgentCache, UserAgentError};
+use crate::uuid5;
+
+/// Keys the processor removes from every capsule before validation (dropped from the capsule
+/// schema in 2015, still sent by old clients).
+pub const DROPPED_KEYS: [&str; 2] = ["clientValidated", "isTruncated"];
+
+/// Why a raw line could not be turned into a capsule. Every variant becomes a `processor`
+/// EventError; [`CapsuleError::reason`] gives the bounded metrics label.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CapsuleError {
+    /// The line does not match the format. The reference's message is the compiled regex.
+    NoMatch { pattern: String },
+    /// The capsule field is not valid UTF-8 once percent-decoded.
+    Decode(QsonError),
+    /// The decoded capsule is not valid JSON, or not a JSON object.
+    Json(JsonError),
+    /// A caster failed on a line value or on a client-sent value.
+    Field {
+        /// The field (group) name, e.g. `dt`.
+        field: String,
+        /// Whether the failing value came from the client capsule rather than the line.
+        from_client: bool,
+        /// What went wrong.
+        message: String,
+    },
+    /// The user agent could not be parsed (too long, or an app UA without a version).
+    UserAgent {
+        /// Whether the failing value came from the client capsule rather than the line.
+        from_client: bool,
+        /// What went wrong.
+        error: UserAgentError,
+    },
+}
+
+impl CapsuleError {
+    /// Bounded label for metrics and summaries.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            CapsuleError::NoMatch { .. } => "parse",
+            CapsuleError::Decode(_) => "decode",
+            CapsuleError::Json(JsonError::NotObject { .. }) => "not_object",
+            CapsuleError::Json(_) => "json",
+            CapsuleError::Field { field, .. } if field == "dt" || field == "timestamp" => "dt",
+            CapsuleError::Field { .. } => "field",
+            CapsuleError::UserAgent {
+                error: UserAgentError::TooLong { .. },
+                ..
+            } => "ua_too_long",
+            CapsuleError::UserAgent { .. } => "user_agent",
+        }
+    }
+}
+
+impl fmt::Display for CapsuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CapsuleError::NoMatch { pattern } => f.write_str(pattern),
+            CapsuleError::Decode(e) => write!(f, "{e}"),
+            CapsuleError::Json(e) => write!(f, "{e}"),
+            CapsuleError::Field {
+                field,
+                from_client,
+                message,
+            } => {
+                let origin = if *from_client { "client-sent " } else { "" };
+                write!(f, "{origin}field {field}: {message}")
+            }
+            CapsuleError::UserAgent { error, .. } => write!(f, "{error}"),
+        }
+    }
+}
+
+impl std::error::Error for CapsuleError {}
+
+/// Turns raw lines into capsules for one compiled [`LineFormat`].
+///
+/// Cheap to share: per-thread state (the user-agent cache) is passed into [`parse`](Self::parse).
+#[derive(Debug, Clone)]
+pub struct CapsuleParser {
+    format: LineFormat,
+}
+
+impl CapsuleParser {
+    /// A parser for lines of `format`.
+    pub fn new(format: LineFormat) -> Self {
+        CapsuleParser { format }
+    }
+
+    /// The compiled line format.
+    pub fn format(&self) -> &LineFormat {
+        &self.format
+    }
+
+    /// Parses one raw line (without its line terminator) into a capsule.
+    ///
+    /// `now_unix_micros` is only used for the uuid of a capsule that has neither `dt` nor
+    /// `timestamp` (the reference uses the current time there too).
+    pub fn parse(
+        &self,
+        line: &str,
+        user_agents: &mut UserAgentCache,
+        now_unix_micros: i64,
+    ) -> Result<Map<String, Value>, CapsuleError> {
+        let captures = self
+            .format
+            .match_line(line)
+            .ok_or_else(|| CapsuleError::NoMatch {
+                pattern: self.format.regex_equivalent().to_owned(),
+            })?;
+        let fields = self.format.fields();
+        let capsule_index = self.format.capsule_index();
+        let capsule_text = captures.get(capsule_index).unwrap_or_default();
+        let capsule_kind = fields
+            .get(capsule_index)
+            .map(|f| f.kind)
+            .unwrap_or(FieldKind::Qson);
+        let mut capsule = decode_capsule(capsule_kind, capsule_text)?;
+
+        // Client-sent values of format fields are cast by the field's caster.
+        for field in fields {
+            if field.kind == FieldKind::Omit {
+                continue;
+            }
+            if let Some(client_value) = capsule.get_mut(&field.name) {
+                let cast = cast_client_value(field, client_value, user_agents)?;
+                *client_value = cast;
+            }
+        }
+        // Line values fill in what the client did not send.
+        for (index, field) in fields.iter().enumerate() {
+            if index == capsule_index
+                || field.kind == FieldKind::Omit
+                || capsule.contains_key(&field.name)
+            {
+                continue;
+            }
+            let text = captures.get(index).unwrap_or_default();
+            let value = cast_line_value(field, text, user_agents)?;
+            capsule.insert(field.name.clone(), value);
+        }
+        for key in DROPPED_KEYS {
+            capsule.remove(key);
+        }
+        let uuid = capsule_uuid(&capsule, now_unix_micros);
+        capsule.insert("uuid".to_owned(), Value::String(uuid));
+        Ok(capsule)
+    }
+}
+
+fn decode_capsule(kind: FieldKind, text: &str) -> Result<Map<String, Value>, CapsuleError> {
+    match kind {
+        FieldKind::Json => json::parse_object(text).map_err(CapsuleError::Json),
+        _ => {
+            let decoded = qson::decode(text).map_err(CapsuleError::Decode)?;
+            json::parse_object(&decoded).map_err(CapsuleError::Json)
+        }
+    }
+}
+
+fn field_error(field: &Field, from_client: bool, message: impl Into<String>) -> CapsuleError {
+    CapsuleError::Field {
+        field: field.name.clone(),
+        from_client,
+        message: message.into(),
+    }
+}
+
+/// Applies a field's caster to the text captured from the line.
+fn cast_line_value(
+    field: &Field,
+    text: &str,
+    user_agents: &mut UserAgentCache,
+) -> Result<Value, CapsuleError> {
+    match field.kind {
+        FieldKind::Str | FieldKind::Text | FieldKind::Omit => Ok(Value::String(text.to_owned())),
+        FieldKind::Int => {
+            // Python's int(): leading zeros are fine ("0123" is 123), any length is fine.
+            let digits = text.trim_start_matches('0');
+            let digits = if digits.is_empty() { "0" } else { digits };
+            serde_json::from_str::<serde_json::Number>(digits)
+                .map(Value::Number)
+                .map_err(|e| field_error(field, false, format!("not an integer: {e}")))
+        }
+        FieldKind::NcsaTimestamp => datetime::ncsa_to_unix(text)
+            .map(Value::from)
+            .map_err(|e| field_error(field, false, e.to_string())),
+        FieldKind::IsoDateTime => datetime::normalize_line_dt(text)
+            .map(Value::String)
+            .map_err(|e| field_error(field, false, e.to_string())),
+        FieldKind::UserAgent => {
+            user_agents
+                .parse(text)
+                .map(|info| info.to_json())
+                .map_err(|error| CapsuleError::UserAgent {
+                    from_client: false,
+                    error,
+                })
+        }
+        FieldKind::Qson | FieldKind::Json => decode_capsule(field.kind, text).map(Value::Object),
+    }
+}
+
+/// Applies a field's caster to a value the client sent in its capsule (reference §2.3 step 1).
+fn cast_client_value(
+    field: &Field,
+    value: &Value,
+    user_agents: &mut UserAgentCache,
+) -> Result<Value, CapsuleError> {
+    match field.kind {
+        FieldKind::Str | FieldKind::Text | FieldKind::Omit => {
+            Ok(Value::String(python::py_str(value)))
+        }
+        FieldKind::Int => python::py_int(value).map_err(|m| field_error(field, true, m)),
+        FieldKind::NcsaTimestamp => match value {
+            Value::String(s) => datetime::ncsa_to_unix(s)
+                .map(Value::from)
+                .map_err(|e| field_error(field, true, e.to_string())),
+            other => Err(field_error(
+                field,
+                true,
+                format!(
+                    "strptime() argument 1 must be str, not {}",
+                    python::py_type_name(other)
+                ),
+            )),
+        },
+        FieldKind::IsoDateTime => datetime::normalize_dt(value)
+            .map(Value::String)
+            .map_err(|e| field_error(field, true, e.to_string())),
+        FieldKind::UserAgent => match value {
+            Value::String(s) => user_agents
+                .parse(s)
+                .map(|info| info.to_json())
+                .map_err(|error| CapsuleError::UserAgent {
+                    from_client: true,
+                    error,
+                }),
+            other => Err(field_error(
+                field,
+                true,
+                format!(
+                    "Expected user agent to be a string, got {}",
+                    python::py_repr(other)
+                ),
+            )),
+        },
+        FieldKind::Qson | FieldKind::Json => match value {
+            Value::String(s) => decode_capsule(field.kind, s).map(Value::Object),
+            other => Err(field_error(
+                field,
+                true,
+                format!(
+                    "expected an encoded capsule string, got {}",
+                    python::py_type_name(other)
+                ),
+            )),
+        },
+    }
+}
+
+/// The capsule uuid (reference §3.2): uuid5 over `event://{recvFrom}/?seqId={seqId}&dt={dt}` with
+/// Python `str()` formatting; without `dt`, the ISO form of `timestamp`, or of the current time.
+fn capsule_uuid(capsule: &Map<String, Value>, now_unix_micros: i64) -> String {
+    let recv_from = capsule
+        .get("recvFrom")
+        .map(python::py_str)
+        .unwrap_or_else(|| "None".to_owned());
+    let seq_id = capsule
+        .get("seqId")
+        .map(python::py_str)
+        .unwrap_or_else(|| "None".to_owned());
+    let dt = match capsule.get("dt") {
+        Some(dt) if !is_falsy(dt) => python::py_str(dt),
+        _ => capsule
+            .get("timestamp")
+            .and_then(|ts| datetime::unix_value_to_iso(ts).ok())
+            .unwrap_or_else(|| micros_to_iso(now_unix_micros)),
+    };
+    uuid5::capsule_uuid(&recv_from, &seq_id, &dt)
+}
+
+/// Python truthiness of a JSON value (the reference uses `event.get('dt') or ...`).
+fn is_falsy(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        Value::Number(n) => n.as_f64() == Some(0.0),
+    }
+}
+
+fn micros_to_iso(unix_micros: i64) -> String {
+    let secs = unix_micros.div_euclid(1_000_000);
+    let micros = unix_micros.rem_euclid(1_000_000);
+    let base = datetime::unix_to_iso(secs).unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned());
+    if micros == 0 {
+        return base;
+    }
+    let without_zone = base.trim_end_matches('Z');
+    format!("{without_zone}.{micros:06}Z")
+}

@@ -1,0 +1,288 @@
+//! QSON ("query-string JSON") decoding: turns the captured `%q` field of a beacon line into the
+//! JSON text it carries.
+//!
+//! The steps and their order follow the EventLogging processor exactly (reference §2.2):
+//!
+//! 1. strip every leading and trailing `?` and `;` (the set, from both ends: `?;{};?` → `{}`);
+//! 2. replace every `+` with a space (the `unquote_plus` convention);
+//! 3. percent-decode byte-wise: `%XX` with two hex digits (either case) becomes that byte, a `%`
+//!    not followed by two hex digits is kept literally, raw non-ASCII passes through as UTF-8;
+//! 4. require the resulting bytes to be strict UTF-8.
+//!
+//! Parsing the JSON itself is [`crate::json`]'s job.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// Why a QSON field could not be decoded into text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QsonError {
+    /// The percent-decoded bytes are not valid UTF-8 (e.g. `%C3%28`). `byte_offset` is the offset,
+    /// in the decoded bytes, of the first byte of the first invalid sequence.
+    InvalidUtf8 {
+        /// Offset of the first invalid byte in the percent-decoded byte string.
+        byte_offset: usize,
+    },
+}
+
+impl fmt::Display for QsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QsonError::InvalidUtf8 { byte_offset } => write!(
+                f,
+                "percent-decoded query string is not valid UTF-8 (invalid byte sequence at byte {byte_offset})"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for QsonError {}
+
+/// The characters stripped from both ends of the captured query string.
+fn is_query_delimiter(c: char) -> bool {
+    c == '?' || c == ';'
+}
+
+/// Decodes a captured `%q` field (which normally starts with `?` and ends with `;`) into text.
+///
+/// Returns [`Cow::Borrowed`] (a sub-slice of `captured`) when nothing needed decoding, otherwise
+/// one freshly allocated string. Never panics.
+///
+/// ```
+/// use beacon_parsers::qson::decode;
+/// assert_eq!(decode("?%7B%22a%22%3A%22b+c%2Bd%22%7D;").unwrap(), r#"{"a":"b c+d"}"#);
+/// assert_eq!(decode("?;{};?").unwrap(), "{}");
+/// ```
+pub fn decode(captured: &str) -> Result<Cow<'_, str>, QsonError> {
+    let trimmed = captured.trim_matches(is_query_delimiter);
+    let bytes = trimmed.as_bytes();
+    let Some(first_special) = memchr::memchr2(b'%', b'+', bytes) else {
+        return Ok(Cow::Borrowed(trimmed));
+    };
+
+    // Decoding only ever shrinks the text, so one buffer of the input's size is enough and is
+    // the only allocation. Writing into a pre-sized buffer is about twice as fast as pushing.
+    let mut decoded = vec![0_u8; bytes.len()];
+    let (head, mut rest) = bytes.split_at(first_special);
+    if let Some(slot) = decoded.get_mut(..first_special) {
+        slot.copy_from_slice(head);
+    }
+    let mut written = first_special;
+    while let Some((&byte, after)) = rest.split_first() {
+        let (output, next) = match byte {
+            b'+' => (b' ', after),
+            b'%' => match after {
+                [high, low, tail @ ..] => match hex_pair_value(*high, *low) {
+                    Some(value) => (value, tail),
+                    // Not a valid escape: keep the `%` literally; the next two bytes are
+                    // ordinary text and are looked at again (one may itself be `%` or `+`).
+                    None => (b'%', after),
+                },
+                // A `%` with fewer than two bytes after it.
+                _ => (b'%', after),
+            },
+            other => (other, after),
+        };
+        // `written` never exceeds the number of input bytes consumed, so this always fits.
+        if let Some(slot) = decoded.get_mut(written) {
+            *slot = output;
+        }
+        written += 1;
+        rest = next;
+    }
+    decoded.truncate(written);
+
+    String::from_utf8(decoded)
+        .map(Cow::Owned)
+        .map_err(|error| QsonError::InvalidUtf8 {
+            byte_offset: error.utf8_error().valid_up_to(),
+        })
+}
+
+/// Marks bytes that are not hex digits in [`HEX_VALUES`].
+const NOT_HEX: u8 = 0xff;
+
+/// The value of every byte as an ASCII hex digit (either case), or [`NOT_HEX`].
+const HEX_VALUES: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut digit = 0;
+    while digit < 10 {
+        table[b'0' as usize + digit] = digit as u8;
+        digit += 1;
+    }
+    let mut letter = 0;
+    while letter < 6 {
+        table[b'a' as usize + letter] = 10 + letter as u8;
+        table[b'A' as usize + letter] = 10 + letter as u8;
+        letter += 1;
+    }
+    table
+};
+
+/// The byte encoded by two hex digits (`%XX` without the `%`), if both are hex digits.
+fn hex_pair_value(high: u8, low: u8) -> Option<u8> {
+    let high = HEX_VALUES
+        .get(usize::from(high))
+        .copied()
+        .unwrap_or(NOT_HEX);
+    let low = HEX_VALUES.get(usize::from(low)).copied().unwrap_or(NOT_HEX);
+    (high != NOT_HEX && low != NOT_HEX).then_some((high << 4) | low)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn decoded(input: &str) -> String {
+        match decode(input) {
+            Ok(text) => text.into_owned(),
+            Err(error) => panic!("decoding {input:?} failed: {error}"),
+        }
+    }
+
+    #[test]
+    fn strips_question_marks_and_semicolons_from_both_ends() {
+        assert_eq!(decoded("?%7B%7D;"), "{}");
+        assert_eq!(decoded("?;{};?"), "{}");
+        assert_eq!(decoded("??{}"), "{}");
+        assert_eq!(decoded("{};;"), "{}");
+        assert_eq!(decoded("?;?;"), "");
+        assert_eq!(decoded(""), "");
+        // Inner delimiters are kept.
+        assert_eq!(decoded("?a;b?c;"), "a;b?c");
+    }
+
+    #[test]
+    fn strips_before_percent_decoding() {
+        // An encoded trailing `;` survives (and later makes the JSON parser complain).
+        assert_eq!(decoded("?%7B%7D%3B;"), "{};");
+        assert_eq!(decoded("?%3F%7B%7D;"), "?{}");
+    }
+
+    #[test]
+    fn plus_is_a_space_but_encoded_plus_is_a_plus() {
+        assert_eq!(
+            decoded("?%7B%22a%22%3A%22b+c%2Bd%22%7D;"),
+            r#"{"a":"b c+d"}"#
+        );
+        assert_eq!(decoded("?a++b;"), "a  b");
+    }
+
+    #[test]
+    fn percent_escapes_in_either_case() {
+        assert_eq!(decoded("?%7b%22a%22%3a1%7d;"), r#"{"a":1}"#);
+        assert_eq!(decoded("?%7B%22a%22%3A1%7D;"), r#"{"a":1}"#);
+        assert_eq!(decoded("?%e2%98%86;"), "☆");
+    }
+
+    #[test]
+    fn invalid_percent_escapes_are_kept_literally() {
+        assert_eq!(decoded("?%7B%22a%22%3A%22%ZZ%22%7D;"), r#"{"a":"%ZZ"}"#);
+        assert_eq!(decoded("?%zz;"), "%zz");
+        assert_eq!(decoded("?abc%4"), "abc%4");
+        assert_eq!(decoded("?abc%"), "abc%");
+        assert_eq!(decoded("?%G1;"), "%G1");
+        assert_eq!(decoded("?%1G;"), "%1G");
+        // The bytes after a literal `%` are decoded normally.
+        assert_eq!(decoded("?%%41;"), "%A");
+        assert_eq!(decoded("?%+41;"), "% 41");
+        assert_eq!(decoded("?%4%41;"), "%4A");
+    }
+
+    #[test]
+    fn multi_byte_utf8_escapes_and_raw_utf8() {
+        assert_eq!(decoded("?%7B%22a%22%3A%22%E2%98%86%22%7D;"), r#"{"a":"☆"}"#);
+        assert_eq!(
+            decoded("?%7B%22a%22%3A%22%F0%9F%98%80%22%7D;"),
+            r#"{"a":"😀"}"#
+        );
+        assert_eq!(decoded(r#"?{"a":"☆"};"#), r#"{"a":"☆"}"#);
+        // Raw non-ASCII mixed with escapes.
+        assert_eq!(decoded("?é%C3%A9+é;"), "éé é");
+    }
+
+    #[test]
+    fn invalid_utf8_after_decoding_is_an_error() {
+        // TV-16.
+        assert_eq!(
+            decode("?%7B%22a%22%3A%22%C3%28%22%7D;"),
+            Err(QsonError::InvalidUtf8 { byte_offset: 6 })
+        );
+        assert_eq!(
+            decode("?%FF").map_err(|e| e.to_string()),
+            Err(
+                "percent-decoded query string is not valid UTF-8 (invalid byte sequence at byte 0)"
+                    .to_owned()
+            )
+        );
+        // A truncated multi-byte sequence at the end.
+        assert_eq!(
+            decode("?ab%E2%98;"),
+            Err(QsonError::InvalidUtf8 { byte_offset: 2 })
+        );
+        // An encoded surrogate half (CESU-8) is not UTF-8.
+        assert_eq!(
+            decode("?%ED%A0%BD"),
+            Err(QsonError::InvalidUtf8 { byte_offset: 0 })
+        );
+    }
+
+    #[test]
+    fn borrows_when_nothing_needs_decoding() {
+        let input = r#"?{"a":"☆"};"#;
+        match decode(input) {
+            Ok(Cow::Borrowed(text)) => assert_eq!(text, r#"{"a":"☆"}"#),
+            other => panic!("expected a borrowed result, got {other:?}"),
+        }
+        assert!(matches!(decode("?%7B%7D;"), Ok(Cow::Owned(_))));
+        assert!(matches!(decode("?a+b"), Ok(Cow::Owned(_))));
+    }
+
+    #[test]
+    fn real_production_beacon() {
+        // TV-23, the T102225 load-test beacon.
+        let line = "?%7B%22event%22%3A%7B%22name%22%3A%22blah%22%2C%22age%22%3A33%7D%2C%22revision%22%3A13317883%2C%22schema%22%3A%22Analytics%22%2C%22webHost%22%3A%22meta.wikimedia.org%22%2C%22wiki%22%3A%22metawiki%22%7D;";
+        assert_eq!(
+            decoded(line),
+            r#"{"event":{"name":"blah","age":33},"revision":13317883,"schema":"Analytics","webHost":"meta.wikimedia.org","wiki":"metawiki"}"#
+        );
+    }
+
+    /// encodeURIComponent: everything except `A-Za-z0-9-_.!~*'()` as upper-case `%XX` of UTF-8.
+    fn encode_uri_component(text: &str) -> String {
+        let mut encoded = String::with_capacity(text.len() * 3);
+        for byte in text.bytes() {
+            if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
+                encoded.push(char::from(byte));
+            } else {
+                encoded.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        encoded
+    }
+
+    proptest! {
+        #[test]
+        fn decode_never_panics(input in any::<String>()) {
+            let _ = decode(&input);
+        }
+
+        #[test]
+        fn decode_never_panics_on_percent_heavy_input(input in "[%+?;0-9a-fA-FzZ\u{e9}\u{1F600}]{0,40}") {
+            let _ = decode(&input);
+        }
+
+        #[test]
+        fn decode_inverts_encode_uri_component(text in any::<String>()) {
+            let query = format!("?{};", encode_uri_component(&text));
+            prop_assert_eq!(decode(&query).map(Cow::into_owned), Ok(text));
+        }
+
+        #[test]
+        fn decode_of_text_without_specials_is_the_trimmed_text(text in "[^%+]*") {
+            let expected = text.trim_matches(is_query_delimiter);
+            prop_assert_eq!(decode(&text), Ok(Cow::Borrowed(expected)));
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! `beacon-processor process`: files or standard input, once, with a summary.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::app;
+use crate::cli::{Cli, ProcessArgs};
+use crate::config::{self, LoadedConfig, OutputConfig};
+use crate::logging;
+use crate::pipeline::{self, RunReport};
+use crate::sink::SinkSpec;
+use crate::source::SourceSpec;
+use crate::stats::Stats;
+
+use super::CommandError;
+
+/// Processes the inputs to their end and prints a summary to standard error.
+pub fn process(cli: &Cli, args: &ProcessArgs) -> Result<(), CommandError> {
+    let mut loaded = match &args.config.config {
+        Some(path) => config::load(path)?,
+        None if Path::new(config::DEFAULT_CONFIG_PATH).exists() => {
+            config::load(Path::new(config::DEFAULT_CONFIG_PATH))?
+        }
+        None => LoadedConfig::defaults(),
+    };
+    apply_overrides(&mut loaded, args);
+    logging::init(cli, &loaded.file.logging);
+    let mut assembled = app::assemble(&loaded, false)?;
+    assembled.input = if args.inputs.is_empty() {
+        SourceSpec::Stdin
+    } else {
+        SourceSpec::FilesOnce(args.inputs.clone())
+    };
+    if let Some(dir) = &args.out {
+        assembled.output = SinkSpec::Directory {
+            path: dir.clone(),
+            fsync: false,
+        };
+    } else if args.stdout {
+        assembled.output = SinkSpec::Stdout;
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    super::run::install_signal_handlers(&stop)?;
+    let stats = Arc::new(Stats::default());
+    let started = Instant::now();
+    let report = pipeline::run(
+        &assembled.input,
+        assembled.source_settings,
+        Arc::clone(&assembled.processor),
+        &assembled.output,
+        assembled.pipeline_settings,
+        stop,
+        stats,
+    )?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let summary = summary(&report, elapsed, &assembled.output);
+    let _ = std::io::stderr().write_all(summary.as_bytes());
+    Ok(())
+}
+
+fn apply_overrides(loaded: &mut LoadedConfig, args: &ProcessArgs) {
+    let file = &mut loaded.file;
+    if let Some(format) = &args.format {
+        file.format = format.clone();
+    }
+    if let Some(workers) = args.workers {
+        file.pipeline.workers = workers;
+    }
+    if let Some(dir) = &args.schemas {
+        // Command-line paths are relative to the current directory, not the config file.
+        let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+        file.schemas.legacy_dirs = vec![absolute.display().to_string()];
+    }
+    if args.out.is_some() || args.stdout {
+        // The output is replaced after assembly; make sure the configured one is not checked.
+        file.output = OutputConfig::Stdout;
+    }
+}
+
+/// The end-of-run summary table.
+pub fn summary(report: &RunReport, elapsed_seconds: f64, output: &SinkSpec) -> String {
+    use std::fmt::Write as _;
+    let totals = &report.totals;
+    let lines = totals.total_lines();
+    let errors = totals.total_errors();
+    let mut out = String::new();
+    let _ = writeln!(out, "{:<32} {:>12}", "lines read", report.lines_read);
+    let _ = writeln!(out, "{:<32} {:>12}", "valid events", totals.valid);
+    let _ = writeln!(out, "{:<32} {:>12}", "error events", errors);
+    for (reason, count) in &totals.errors {
+        let _ = writeln!(out, "  {:<30} {:>12}", reason, count);
+    }
+    let _ = writeln!(out, "{:<32} {:>12}", "delivered (valid + errors)", lines);
+    let _ = writeln!(out, "per topic:");
+    for (topic, count) in &totals.topics {
+        let _ = writeln!(out, "  {:<30} {:>12}", topic, count);
+    }
+    let rate = if elapsed_seconds > 0.0 {
+        lines as f64 / elapsed_seconds
+    } else {
+        0.0
+    };
+    let _ = writeln!(
+        out,
+        "{:<32} {:>12.2} s ({:.0} lines/s)",
+        "elapsed", elapsed_seconds, rate
+    );
+    if let SinkSpec::Directory { path, .. } = output {
+        let _ = writeln!(out, "{:<32} {}", "output directory", path.display());
+    }
+    if report.lines_read != lines {
+        let _ = writeln!(
+            out,
+            "WARNING: {} lines read but {} delivered",
+            report.lines_read, lines
+        );
+    }
+    out
+}

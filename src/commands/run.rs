@@ -1,0 +1,61 @@
+//! `beacon-processor run`: the daemon.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use crate::app;
+use crate::cli::{Cli, RunArgs};
+use crate::config;
+use crate::logging;
+use crate::pipeline;
+use crate::stats::Stats;
+
+use super::CommandError;
+
+/// Runs until SIGTERM/SIGINT, then drains, flushes and exits.
+pub fn run(cli: &Cli, args: &RunArgs) -> Result<(), CommandError> {
+    let path = args
+        .config
+        .config
+        .clone()
+        .unwrap_or_else(|| config::DEFAULT_CONFIG_PATH.into());
+    let loaded = config::load(&path)?;
+    logging::init(cli, &loaded.file.logging);
+    let assembled = app::assemble(&loaded, true)?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    install_signal_handlers(&stop)?;
+    tracing::info!(config = %loaded.display_name(), input = ?assembled.input, output = ?assembled.output, "beacon-processor running; SIGTERM or SIGINT stops it");
+    let stats = Arc::new(Stats::default());
+    let report = pipeline::run(
+        &assembled.input,
+        assembled.source_settings,
+        Arc::clone(&assembled.processor),
+        &assembled.output,
+        assembled.pipeline_settings,
+        stop,
+        stats,
+    )?;
+    let totals = &report.totals;
+    tracing::info!(
+        lines = totals.total_lines(),
+        valid = totals.valid,
+        errors = totals.total_errors(),
+        acknowledged = report.lines_acknowledged,
+        "stopped after draining"
+    );
+    Ok(())
+}
+
+/// SIGTERM and SIGINT set `stop` (graceful drain); a second one exits at once.
+pub fn install_signal_handlers(stop: &Arc<AtomicBool>) -> Result<(), CommandError> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    for signal in [SIGTERM, SIGINT] {
+        // Order matters: the conditional shutdown must be registered first so that it only
+        // fires when the flag was already set by an earlier signal.
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(stop))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(stop)))
+            .map_err(|e| CommandError::Other(format!("cannot install signal handlers: {e}")))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! Wires a source, the worker threads and a sink together:
+//!
+//! ```text
+//! source thread --LineBatch--> N worker threads --ProcessedBatch--> sink thread
+//!      ^                                                                |
+//!      +------------------- acknowledgements (BatchAck) ----------------+
+//! ```
+//!
+//! Every channel is bounded, so a slow sink slows the workers, which slow the source: memory
+//! stays bounded whatever the backlog. Stopping (a signal, or the end of finite input) closes the
+//! source; the workers and the sink then drain what is in flight, the sink flushes, and every
+//! delivered batch is acknowledged before [`run`] returns.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+
+use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
+
+use crate::processor::{Clock, Processor};
+use crate::record::{ProcessedBatch, Tally};
+use crate::sink::{open_sink, Sink, SinkError, SinkSpec};
+use crate::source::{
+    run_source, DeliveryTracker, LineBatch, SourceContext, SourceError, SourceSettings, SourceSpec,
+};
+use crate::stats::Stats;
+
+/// Threading and queueing.
+#[derive(Debug, Clone, Copy)]
+pub struct PipelineSettings {
+    /// Worker threads (0: one per available core).
+    pub workers: usize,
+    /// Batches that may wait in each queue.
+    pub queue_batches: usize,
+    /// Batches the sink takes in before it flushes, when more are waiting.
+    pub max_batches_per_flush: usize,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        PipelineSettings {
+            workers: 0,
+            queue_batches: 8,
+            max_batches_per_flush: 32,
+        }
+    }
+}
+
+impl PipelineSettings {
+    /// The number of worker threads to start.
+    pub fn worker_count(&self) -> usize {
+        if self.workers > 0 {
+            self.workers
+        } else {
+            thread::available_parallelism().map_or(2, usize::from)
+        }
+    }
+}
+
+/// Why a run ended badly.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The source failed.
+    #[error("source failed: {0}")]
+    Source(#[from] SourceError),
+    /// The sink failed.
+    #[error("sink failed: {0}")]
+    Sink(#[from] SinkError),
+    /// A pipeline thread could not be started or died.
+    #[error("pipeline thread failure: {0}")]
+    Thread(String),
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// Lines the source read.
+    pub lines_read: u64,
+    /// Counts of delivered records.
+    pub totals: Tally,
+    /// Lines acknowledged back to the source.
+    pub lines_acknowledged: u64,
+}
+
+/// Runs the pipeline until the source ends or `stop` is set, then drains and returns.
+pub fn run(
+    source: &SourceSpec,
+    source_settings: SourceSettings,
+    processor: Arc<Processor>,
+    sink: &SinkSpec,
+    settings: PipelineSettings,
+    stop: Arc<AtomicBool>,
+    stats: Arc<Stats>,
+) -> Result<RunReport, PipelineError> {
+    let mut sink = open_sink(sink, Arc::clone(&stats))?;
+    let queue = settings.queue_batches.max(1);
+    let (line_tx, line_rx) = bounded::<LineBatch>(queue);
+    let (out_tx, out_rx) = bounded::<ProcessedBatch>(queue);
+    let tracker = Arc::new(DeliveryTracker::default());
+    let ctx = SourceContext::new(
+        source.name(),
+        source_settings,
+        Arc::clone(&tracker),
+        line_tx,
+        Arc::clone(&stop),
+    );
+
+    let result = thread::scope(|scope| {
+        let source_handle = thread::Builder::new()
+            .name("source".into())
+            .spawn_scoped(scope, move || {
+                let result = run_source(source, &ctx);
+                drop(ctx);
+                result
+            })
+            .map_err(|e| PipelineError::Thread(e.to_string()))?;
+
+        let mut workers = Vec::new();
+        for index in 0..settings.worker_count() {
+            let rx = line_rx.clone();
+            let tx = out_tx.clone();
+            let processor = Arc::clone(&processor);
+            let handle = thread::Builder::new()
+                .name(format!("worker-{index}"))
+                .spawn_scoped(scope, move || work(&processor, &rx, &tx))
+                .map_err(|e| PipelineError::Thread(e.to_string()))?;
+            workers.push(handle);
+        }
+        drop(line_rx);
+        drop(out_tx);
+
+        let sink_result = drain_into_sink(sink.as_mut(), &out_rx, settings.max_batches_per_flush);
+        if sink_result.is_err() {
+            // Nothing more can be delivered: stop reading. Workers exit when their sends fail.
+            stop.store(true, Ordering::Relaxed);
+            drop(out_rx);
+        }
+        let source_result = source_handle
+            .join()
+            .map_err(|_| PipelineError::Thread("the source thread panicked".into()))?;
+        for worker in workers {
+            worker
+                .join()
+                .map_err(|_| PipelineError::Thread("a worker thread panicked".into()))?;
+        }
+        sink_result?;
+        let lines_read = source_result?;
+        Ok::<u64, PipelineError>(lines_read)
+    })?;
+
+    Ok(RunReport {
+        lines_read: result,
+        totals: stats.snapshot(),
+        lines_acknowledged: tracker.delivered_lines(),
+    })
+}
+
+fn work(processor: &Processor, rx: &Receiver<LineBatch>, tx: &Sender<ProcessedBatch>) {
+    let mut worker = processor.worker();
+    for batch in rx.iter() {
+        let clock = Clock::now();
+        let mut records = Vec::with_capacity(batch.len());
+        let mut overlong = batch.overlong().iter().peekable();
+        for (index, line) in batch.lines().enumerate() {
+            let cut = match overlong.peek() {
+                Some(o) if o.index == index => {
+                    let bytes = o.original_bytes;
+                    overlong.next();
+                    Some(bytes)
+                }
+                _ => None,
+            };
+            records.push(worker.process_line(line, cut, clock));
+        }
+        let source = Arc::clone(&batch.source);
+        let processed = ProcessedBatch {
+            source,
+            records,
+            ack: batch.into_ack(),
+        };
+        if tx.send(processed).is_err() {
+            return;
+        }
+    }
+}
+
+fn drain_into_sink(
+    sink: &mut dyn Sink,
+    rx: &Receiver<ProcessedBatch>,
+    max_batches_per_flush: usize,
+) -> Result<(), SinkError> {
+    while let Ok(first) = rx.recv() {
+        sink.accept(first)?;
+        let mut taken = 1;
+        while taken < max_batches_per_flush {
+            match rx.try_recv() {
+                Ok(batch) => {
+                    sink.accept(batch)?;
+                    taken += 1;
+                }
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        sink.flush()?;
+    }
+    sink.flush()
+}

@@ -1,0 +1,263 @@
+//! Error types of the schema module: SCID problems, draft-3 conversion problems, schema-source
+//! failures, lookup/compile failures, start-up load failures of a legacy schema directory, and
+//! the per-event validation outcome the pipeline turns into an `EventError`.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Why the SCID (schema name, revision) of a capsule is unusable. The `Display` texts are the
+/// reference processor's ValidationError messages (§4.1), so they can go into
+/// `EventError.event.message` unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ScidError {
+    /// No `schema` or no `revision` key, or a meta-style (`"meta": {…}`) event.
+    #[error("scid could not be extracted from event.")]
+    NotExtractable,
+    /// The revision is not an integer; `python_type` is the Python class name of the value
+    /// (`str`, `float`, `NoneType`, `list`, `dict`, and `bool`, which Python would accept).
+    #[error("Invalid revision ID type: <class '{python_type}'>")]
+    RevisionType {
+        /// Python class name of the offending value.
+        python_type: &'static str,
+    },
+    /// The revision is an integer below 1 (`text` is its decimal text, e.g. `-1`).
+    #[error("Invalid revision ID {text}")]
+    RevisionTooSmall {
+        /// The revision as Python prints it.
+        text: String,
+    },
+    /// The revision is an integer that does not fit in an `i64` (no such revision can exist).
+    #[error("Invalid revision ID {text} (larger than {max})", max = i64::MAX)]
+    RevisionOutOfRange {
+        /// The revision's decimal text.
+        text: String,
+    },
+    /// The schema name is not a string matching `^[./a-zA-Z0-9_-]{1,63}$`; `shown` is Python's
+    /// `str()` of the value (`Bad Name!`, `None`, `5`, …).
+    #[error("Invalid schema name: {shown}")]
+    SchemaName {
+        /// Python `str()` of the offending value.
+        shown: String,
+    },
+}
+
+/// A draft-3 schema that cannot be converted to draft 4, because a keyword the converter must
+/// interpret has a value draft 3 does not allow (the draft-3 metaschema would reject it too).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("invalid draft-3 schema at {}: {problem}", display_pointer(.location))]
+pub struct SchemaConversionError {
+    /// JSON pointer (RFC 6901) of the offending value inside the converted document; `""` is the
+    /// document root.
+    pub location: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+fn display_pointer(pointer: &str) -> String {
+    format!("#{pointer}")
+}
+
+/// A schema source could not answer a lookup (as opposed to answering "not here").
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum SchemaSourceError {
+    /// The source could not be read or reached (I/O error, network error, HTTP status).
+    #[error("Schema fetch from {location} failed: {reason}")]
+    Unreachable {
+        /// Where the schema was looked for (file path or URL).
+        location: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The source answered with something that is not a schema document (syntax error, not a
+    /// JSON object).
+    #[error("Schema fetch from {location} failed: {reason}")]
+    Malformed {
+        /// Where the schema came from (file path or URL).
+        location: String,
+        /// What is wrong with the document.
+        reason: String,
+    },
+}
+
+/// Why a compiled validator for one SCID could not be built from its schema document.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SchemaCompileError {
+    /// The draft-3 document could not be converted to draft 4.
+    #[error(transparent)]
+    Conversion(#[from] SchemaConversionError),
+    /// The converted draft-4 document was rejected by the JSON-Schema library (draft-4
+    /// metaschema violation, invalid regular expression, unresolvable `$ref`, …).
+    #[error("invalid schema: {0}")]
+    Library(String),
+}
+
+/// Why no validator is available for a SCID. These become `processor` errors.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SchemaLookupError {
+    /// No source has the schema.
+    #[error(
+        "Schema {name} revision {revision} not found (searched: {})",
+        searched_list(.searched)
+    )]
+    NotFound {
+        /// Schema name.
+        name: String,
+        /// Revision.
+        revision: i64,
+        /// `describe()` of every source searched, in search order.
+        searched: Vec<String>,
+    },
+    /// A source failed while looking the schema up, and no other source had it.
+    #[error("Schema {name} revision {revision}: {source_description}: {error}")]
+    Source {
+        /// Schema name.
+        name: String,
+        /// Revision.
+        revision: i64,
+        /// `describe()` of the failing source.
+        source_description: String,
+        /// The source's error.
+        error: SchemaSourceError,
+    },
+    /// The schema was found but could not be compiled.
+    #[error("Schema {name} revision {revision} from {source_description} is unusable: {error}")]
+    Compile {
+        /// Schema name.
+        name: String,
+        /// Revision.
+        revision: i64,
+        /// `describe()` of the source that supplied the document.
+        source_description: String,
+        /// The compile error.
+        error: SchemaCompileError,
+    },
+}
+
+fn searched_list(searched: &[String]) -> String {
+    if searched.is_empty() {
+        "no schema sources configured".to_owned()
+    } else {
+        searched.join("; ")
+    }
+}
+
+impl SchemaLookupError {
+    /// Schema name of the failed lookup.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::NotFound { name, .. }
+            | Self::Source { name, .. }
+            | Self::Compile { name, .. } => name,
+        }
+    }
+
+    /// Revision of the failed lookup.
+    pub fn revision(&self) -> i64 {
+        match self {
+            Self::NotFound { revision, .. }
+            | Self::Source { revision, .. }
+            | Self::Compile { revision, .. } => *revision,
+        }
+    }
+}
+
+/// Outcome of validating one capsule that did not pass: what the pipeline needs to build an
+/// `EventError` (§5.2).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CapsuleValidationError {
+    /// The event is invalid: a SCID problem or a schema violation. EventError code `validation`.
+    #[error("{message}")]
+    Invalid {
+        /// The one error message (reference: `e.args[0]`).
+        message: String,
+    },
+    /// No validator could be obtained for the event's SCID: not found in any source, or the
+    /// schema failed to load or compile. EventError code `processor`.
+    #[error("{message}")]
+    SchemaUnavailable {
+        /// Schema name of the event.
+        name: String,
+        /// Revision of the event.
+        revision: i64,
+        /// Human-readable reason, naming the sources searched.
+        message: String,
+    },
+}
+
+impl CapsuleValidationError {
+    /// The `EventError.event.code` for this error: `validation` or `processor`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid { .. } => "validation",
+            Self::SchemaUnavailable { .. } => "processor",
+        }
+    }
+
+    /// The `EventError.event.message` for this error.
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Invalid { message } | Self::SchemaUnavailable { message, .. } => message,
+        }
+    }
+}
+
+impl From<ScidError> for CapsuleValidationError {
+    fn from(error: ScidError) -> Self {
+        Self::Invalid {
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<SchemaLookupError> for CapsuleValidationError {
+    fn from(error: SchemaLookupError) -> Self {
+        Self::SchemaUnavailable {
+            name: error.name().to_owned(),
+            revision: error.revision(),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// One file or directory of a legacy schema directory that could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyDirProblem {
+    /// The offending file or directory.
+    pub path: PathBuf,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl fmt::Display for LegacyDirProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.problem)
+    }
+}
+
+/// A legacy schema directory could not be loaded at start-up; lists every problem found.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub struct LegacyDirLoadError {
+    /// The directory that was scanned.
+    pub directory: PathBuf,
+    /// Every problem found (at least one), in path order.
+    pub problems: Vec<LegacyDirProblem>,
+}
+
+impl fmt::Display for LegacyDirLoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "legacy schema directory {} could not be loaded ({} problem{})",
+            self.directory.display(),
+            self.problems.len(),
+            if self.problems.len() == 1 { "" } else { "s" }
+        )?;
+        for problem in &self.problems {
+            write!(f, "\n  {problem}")?;
+        }
+        Ok(())
+    }
+}

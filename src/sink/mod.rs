@@ -1,0 +1,93 @@
+//! Sinks: where output records go. Each sink acknowledges a batch only once every record of it
+//! is written durably enough for that sink (directory and stdout: flushed to the OS).
+
+mod directory;
+mod stdout;
+
+use std::path::PathBuf;
+
+use crate::ack::BatchAck;
+use crate::record::{ProcessedBatch, Tally};
+use crate::stats::Stats;
+
+pub use directory::DirectorySink;
+pub use stdout::StdoutSink;
+
+/// Which sink to write to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SinkSpec {
+    /// One JSON-lines file per topic in a directory: `<dir>/<topic>.jsonl`.
+    Directory {
+        /// The directory (created if missing).
+        path: PathBuf,
+        /// Also `fsync` the files before acknowledging (survives power loss, not just crashes).
+        fsync: bool,
+    },
+    /// Every event as one JSON line on standard output.
+    Stdout,
+}
+
+/// Why a sink failed. A failed sink stops the pipeline; unacknowledged input is not counted as
+/// delivered.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}: {error}")]
+pub struct SinkError {
+    /// What the sink was doing.
+    pub context: String,
+    /// The I/O error.
+    pub error: std::io::Error,
+}
+
+/// A destination for processed batches.
+pub trait Sink: Send {
+    /// Takes one batch. The sink must eventually acknowledge it (after a later [`flush`](Self::flush)
+    /// at the latest) once every record is written.
+    fn accept(&mut self, batch: ProcessedBatch) -> Result<(), SinkError>;
+    /// Makes everything accepted so far durable and acknowledges it. Called whenever no further
+    /// batch is immediately waiting, and before shutdown.
+    fn flush(&mut self) -> Result<(), SinkError>;
+}
+
+/// Opens the sink described by `spec`.
+pub fn open_sink(
+    spec: &SinkSpec,
+    stats: std::sync::Arc<Stats>,
+) -> Result<Box<dyn Sink>, SinkError> {
+    match spec {
+        SinkSpec::Directory { path, fsync } => {
+            Ok(Box::new(DirectorySink::open(path.clone(), *fsync, stats)?))
+        }
+        SinkSpec::Stdout => Ok(Box::new(StdoutSink::new(stats))),
+    }
+}
+
+/// Batches written but not yet flushed: acknowledged and counted together at the next flush.
+#[derive(Debug, Default)]
+pub struct PendingAcks {
+    pending: Vec<(Tally, BatchAck)>,
+}
+
+impl PendingAcks {
+    /// Remembers a written batch.
+    pub fn push(&mut self, tally: Tally, ack: BatchAck) {
+        self.pending.push((tally, ack));
+    }
+
+    /// Counts and acknowledges every remembered batch (call after a successful flush).
+    pub fn acknowledge_all(&mut self, stats: &Stats) {
+        for (tally, ack) in self.pending.drain(..) {
+            stats.record_delivered(&tally);
+            ack.acknowledge();
+        }
+    }
+
+    /// Number of batches waiting for a flush.
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether nothing waits for a flush.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+}

@@ -1,0 +1,124 @@
+//! Batches of raw input lines: the unit that flows from a source through the workers to a sink.
+//!
+//! A batch stores its lines back to back in one buffer (no allocation per line) and carries the
+//! [`BatchAck`] through which the sink reports the batch delivered.
+
+use std::sync::Arc;
+
+use crate::ack::{BatchAck, BatchPosition};
+
+/// A line that was longer than the configured maximum: only its first bytes were kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverlongLine {
+    /// Index of the line in its batch.
+    pub index: usize,
+    /// Length of the whole line in bytes, without its terminator.
+    pub original_bytes: u64,
+}
+
+/// Raw lines read from one stream of one source, plus their delivery acknowledgement handle.
+#[derive(Debug)]
+pub struct LineBatch {
+    /// Name of the source (for counters), e.g. `files` or `stdin`.
+    pub source: Arc<str>,
+    data: Vec<u8>,
+    ends: Vec<usize>,
+    overlong: Vec<OverlongLine>,
+    ack: BatchAck,
+}
+
+impl LineBatch {
+    /// The number of lines.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether the batch holds no line (it may still need acknowledging: it covers bytes).
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The lines, as raw bytes without terminators.
+    pub fn lines(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let line = self.data.get(start..end).unwrap_or_default();
+            start = end;
+            line
+        })
+    }
+
+    /// Lines that were cut at the maximum line length.
+    pub fn overlong(&self) -> &[OverlongLine] {
+        &self.overlong
+    }
+
+    /// Splits the batch into its acknowledgement handle (which travels on to the sink) and nothing
+    /// else: the line data is dropped once the workers are done with it.
+    pub fn into_ack(self) -> BatchAck {
+        self.ack
+    }
+}
+
+/// Accumulates lines into a [`LineBatch`].
+#[derive(Debug, Default)]
+pub struct BatchBuilder {
+    data: Vec<u8>,
+    ends: Vec<usize>,
+    overlong: Vec<OverlongLine>,
+}
+
+impl BatchBuilder {
+    /// An empty builder with room for about `lines` lines of `bytes` bytes in total.
+    pub fn with_capacity(lines: usize, bytes: usize) -> Self {
+        BatchBuilder {
+            data: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(lines),
+            overlong: Vec::new(),
+        }
+    }
+
+    /// Number of lines so far.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether no line has been added.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Bytes of line data so far.
+    pub fn bytes(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Appends one complete line. `original_bytes` is the line's full length when `line` holds
+    /// only its first bytes (the line was longer than the limit).
+    pub fn push_line(&mut self, line: &[u8], original_bytes: Option<u64>) {
+        self.data.extend_from_slice(line);
+        if let Some(original_bytes) = original_bytes {
+            self.overlong.push(OverlongLine {
+                index: self.ends.len(),
+                original_bytes,
+            });
+        }
+        self.ends.push(self.data.len());
+    }
+
+    /// Finishes the batch, attaching the acknowledgement handle for `position`.
+    pub fn finish(
+        self,
+        source: Arc<str>,
+        receiver: Arc<dyn crate::ack::AckReceiver>,
+        position: BatchPosition,
+    ) -> LineBatch {
+        LineBatch {
+            source,
+            data: self.data,
+            ends: self.ends,
+            overlong: self.overlong,
+            ack: BatchAck::new(receiver, position),
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Sources: where raw lines come from (stdin, files read once, files followed).
+//!
+//! Each source runs on its own thread, cuts its input into [`LineBatch`]es and sends them into a
+//! bounded channel: when the pipeline is full, `send` blocks and reading pauses (backpressure).
+//! Acknowledgements come back through the source's [`DeliveryTracker`].
+
+mod batch;
+mod delivery;
+mod file_follow;
+mod file_once;
+mod line_assembler;
+mod stream_reader;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::Sender;
+
+pub use batch::{BatchBuilder, LineBatch, OverlongLine};
+pub use delivery::{DeliveryTracker, StreamDelivery};
+pub use file_follow::{FollowSettings, ReadFrom};
+pub use line_assembler::LineAssembler;
+
+/// Batch and line limits shared by all sources.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceSettings {
+    /// A batch is sent once it holds this many lines...
+    pub batch_lines: usize,
+    /// ...or this many bytes of line data.
+    pub batch_bytes: usize,
+    /// Lines longer than this are cut to this length and turned into error records.
+    pub max_line_bytes: usize,
+}
+
+impl Default for SourceSettings {
+    fn default() -> Self {
+        SourceSettings {
+            batch_lines: 1024,
+            batch_bytes: 1024 * 1024,
+            max_line_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// What to read.
+#[derive(Debug, Clone)]
+pub enum SourceSpec {
+    /// Standard input, to its end.
+    Stdin,
+    /// These files, each to its end, in order.
+    FilesOnce(Vec<PathBuf>),
+    /// Files matching glob patterns, followed as they grow (until stopped).
+    FilesFollow(FollowSettings),
+}
+
+impl SourceSpec {
+    /// Short name used in counters and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SourceSpec::Stdin => "stdin",
+            SourceSpec::FilesOnce(_) => "files",
+            SourceSpec::FilesFollow(_) => "files",
+        }
+    }
+}
+
+/// Why a source stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// Reading failed.
+    #[error("reading {name} failed: {error}")]
+    Read {
+        /// What was being read.
+        name: String,
+        /// The I/O error.
+        error: std::io::Error,
+    },
+    /// A file could not be opened.
+    #[error("cannot open {path}: {error}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        error: std::io::Error,
+    },
+    /// The pipeline is gone (its workers stopped), so nothing more can be sent.
+    #[error("the pipeline stopped accepting input")]
+    PipelineClosed,
+}
+
+/// Everything a running source needs: where to send batches, whom to tell about acks, when to stop.
+#[derive(Clone)]
+pub struct SourceContext {
+    /// Source name for counters.
+    pub name: Arc<str>,
+    /// Batch and line limits.
+    pub settings: SourceSettings,
+    /// Receives the acknowledgements of this source's batches.
+    pub tracker: Arc<DeliveryTracker>,
+    sender: Sender<LineBatch>,
+    stop: Arc<AtomicBool>,
+}
+
+impl SourceContext {
+    /// A context sending into `sender` and watching `stop`.
+    pub fn new(
+        name: &str,
+        settings: SourceSettings,
+        tracker: Arc<DeliveryTracker>,
+        sender: Sender<LineBatch>,
+        stop: Arc<AtomicBool>,
+    ) -> Self {
+        SourceContext {
+            name: Arc::from(name),
+            settings,
+            tracker,
+            sender,
+            stop,
+        }
+    }
+
+    /// Whether the source was asked to stop reading.
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// A fresh batch builder sized for the settings.
+    pub fn new_builder(&self) -> BatchBuilder {
+        BatchBuilder::with_capacity(
+            self.settings.batch_lines,
+            self.settings.batch_bytes.min(4 * 1024 * 1024),
+        )
+    }
+
+    /// Whether `builder` should be sent now.
+    pub fn batch_full(&self, builder: &BatchBuilder) -> bool {
+        builder.len() >= self.settings.batch_lines || builder.bytes() >= self.settings.batch_bytes
+    }
+
+    /// Sends a batch, blocking while the pipeline is full.
+    pub fn send(&self, batch: LineBatch) -> Result<(), SourceError> {
+        self.sender
+            .send(batch)
+            .map_err(|_| SourceError::PipelineClosed)
+    }
+}
+
+/// Runs the source described by `spec` until its input ends or `ctx` says stop. Returns the
+/// number of lines read.
+pub fn run_source(spec: &SourceSpec, ctx: &SourceContext) -> Result<u64, SourceError> {
+    match spec {
+        SourceSpec::Stdin => {
+            let stdin = std::io::stdin();
+            let lock = stdin.lock();
+            stream_reader::read_to_end(ctx, 0, "stdin", lock)
+        }
+        SourceSpec::FilesOnce(paths) => file_once::read_files(ctx, paths),
+        SourceSpec::FilesFollow(settings) => file_follow::follow(ctx, settings),
+    }
+}
