@@ -169,7 +169,7 @@ pub fn parse(text: &str, path: &Path) -> Result<LoadedConfig, ConfigError> {
     let file: ConfigFile = if text.trim().is_empty() {
         LoadedConfig::defaults().file
     } else {
-        serde_saphyr::from_str(text).map_err(|e| parse_error(&name, &e))?
+        serde_saphyr::from_str(text).map_err(|e| parse_error(&name, text, &e))?
     };
     let base_dir = path
         .parent()
@@ -182,10 +182,90 @@ pub fn parse(text: &str, path: &Path) -> Result<LoadedConfig, ConfigError> {
     })
 }
 
-fn parse_error(file: &str, error: &serde_saphyr::Error) -> ConfigError {
-    let location = error
+fn parse_error(file: &str, text: &str, error: &serde_saphyr::Error) -> ConfigError {
+    let rendered = error.to_string();
+    // The first line says what and where; the rest is a source snippet.
+    let first = rendered.lines().next().unwrap_or_default();
+    let message = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+    let key = error
         .location()
-        .map(|l| format!(" (line {}, column {})", l.line(), l.column()))
+        .and_then(|l| usize::try_from(l.line()).ok())
+        .map(|line| key_path_at(text, line))
         .unwrap_or_default();
-    ConfigError::single(file, "", format!("{error}{location}"))
+    ConfigError::single(file, key, message)
+}
+
+/// The dotted key path of the YAML mapping entry on (1-based) `line`, found from indentation:
+/// `pipeline:\n  workers: many` at line 2 gives `pipeline.workers`.
+pub fn key_path_at(text: &str, line: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(mut index) = line.checked_sub(1).filter(|&i| i < lines.len()) else {
+        return String::new();
+    };
+    let mut path = Vec::new();
+    let mut limit = usize::MAX;
+    loop {
+        if let Some(raw) = lines.get(index) {
+            let content = raw.trim_start();
+            let indent = raw.len() - content.len();
+            let content = content.trim_start_matches("- ");
+            let is_entry = !content.starts_with('#') && content.contains(':');
+            if is_entry && indent < limit {
+                if let Some((key, _)) = content.split_once(':') {
+                    path.push(key.trim().trim_matches('"').to_owned());
+                }
+                limit = indent;
+            }
+        }
+        if index == 0 || limit == 0 {
+            break;
+        }
+        index -= 1;
+    }
+    path.reverse();
+    path.join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_paths_from_indentation() {
+        let text = "format: x\npipeline:\n  # comment: here\n  workers: many\ninput:\n  type: files\n  include:\n    - a\n";
+        assert_eq!(key_path_at(text, 1), "format");
+        assert_eq!(key_path_at(text, 4), "pipeline.workers");
+        assert_eq!(key_path_at(text, 6), "input.type");
+        assert_eq!(key_path_at(text, 8), "input.include");
+        assert_eq!(key_path_at(text, 99), "");
+    }
+
+    #[test]
+    fn parse_errors_name_the_key() {
+        let err = parse("pipeline:\n  workers: many\n", Path::new("x.yaml")).unwrap_err();
+        assert_eq!(err.file, "x.yaml");
+        assert_eq!(err.problems[0].key, "pipeline.workers");
+        let err = parse("input:\n  type: file\n", Path::new("x.yaml")).unwrap_err();
+        assert_eq!(err.problems[0].key, "input.type");
+        assert!(
+            err.problems[0].message.contains("unknown variant `file`"),
+            "{err}"
+        );
+        let err = parse("inptu: 1\n", Path::new("x.yaml")).unwrap_err();
+        assert!(
+            err.problems[0].message.contains("unknown field `inptu`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_file() {
+        let loaded = parse("format: \"%q\"\n", Path::new("conf/dir/x.yaml")).unwrap();
+        assert_eq!(loaded.resolve("schemas"), PathBuf::from("conf/dir/schemas"));
+        assert_eq!(loaded.resolve("/abs"), PathBuf::from("/abs"));
+        assert_eq!(
+            loaded.resolve_pattern("../logs/*.log"),
+            "conf/dir/../logs/*.log"
+        );
+    }
 }

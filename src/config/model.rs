@@ -53,7 +53,6 @@ pub enum InputConfig {
     Files(FilesInputConfig),
 }
 
-
 /// File input.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -114,7 +113,6 @@ pub enum OutputConfig {
     #[default]
     Stdout,
 }
-
 
 /// Input limits.
 #[derive(Debug, Clone, Deserialize, PartialEq)]

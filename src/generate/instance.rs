@@ -113,6 +113,21 @@ pub fn object(schema: &Value, rng: &mut Rng, depth: usize) -> Map<String, Value>
     out
 }
 
+/// Compiles each pattern once per thread (the generator calls this for every event).
+fn compiled(pattern: &str) -> Option<Regex> {
+    thread_local! {
+        static PATTERNS: std::cell::RefCell<std::collections::HashMap<String, Option<Regex>>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    PATTERNS.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry(pattern.to_owned())
+            .or_insert_with(|| Regex::new(pattern).ok())
+            .clone()
+    })
+}
+
 fn string(schema: &Value, rng: &mut Rng) -> Option<String> {
     let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
     let max = schema
@@ -121,7 +136,7 @@ fn string(schema: &Value, rng: &mut Rng) -> Option<String> {
         .map_or(usize::MAX, |m| m as usize);
     let fits = |s: &str| (min..=max).contains(&s.chars().count());
     if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
-        let re = Regex::new(pattern).ok()?;
+        let re = compiled(pattern)?;
         for _ in 0..4 {
             for candidate in PATTERN_CANDIDATES {
                 let s = candidate(rng);
