@@ -9,14 +9,17 @@ use beacon_parsers::capsule::CapsuleParser;
 use beacon_parsers::format::LineFormat;
 use beacon_parsers::useragent::UserAgentParser;
 
+use crate::catalog::{Catalog, CatalogSnapshot};
 use crate::config::{
-    ConfigError, ConfigProblem, InputConfig, LoadedConfig, OutputConfig, ReadFromConfig,
+    ConfigError, ConfigProblem, ConvertSelection, InputConfig, LoadedConfig, OutputConfig,
+    ReadFromConfig,
 };
 use crate::pipeline::PipelineSettings;
-use crate::processor::{Processor, Routing};
-use crate::schema::{LegacyDirSource, LegacySchemaSource, SchemaRegistry};
+use crate::processor::{LegacyConversion, Processor, ProcessorSettings};
+use crate::schema::{SchemaRegistry, SchemaRegistrySettings, SchemaSourceSettings};
 use crate::sink::SinkSpec;
-use crate::source::{FollowSettings, ReadFrom, SourceSettings, SourceSpec};
+use crate::source::{ReadFrom, SourceSettings, SourceSpec, TailSettings};
+use crate::streams::StreamConfigs;
 use crate::topic::{check_topic_name, TopicTemplate};
 
 /// Everything a run needs, built from a configuration.
@@ -49,7 +52,23 @@ pub fn assemble(loaded: &LoadedConfig, daemon: bool) -> Result<Assembled, Config
         problems.push(ConfigProblem::new("routing.error_topic", e.to_string()));
     }
     let user_agents = user_agent_parser(loaded, &mut problems);
-    let registry = schema_registry(loaded, &mut problems);
+    let snapshot = catalog_snapshot(loaded, None)
+        .map_err(|found| problems.extend(found))
+        .ok();
+    if let Err(e) = check_topic_name(&file.streams.error_stream) {
+        problems.push(ConfigProblem::new("streams.error_stream", e.to_string()));
+    }
+    if !file
+        .streams
+        .topic_prefix
+        .chars()
+        .all(crate::topic::is_topic_char)
+    {
+        problems.push(ConfigProblem::new(
+            "streams.topic_prefix",
+            "expected only topic-name characters (a-z A-Z 0-9 . _ -)",
+        ));
+    }
     check_positive(
         &mut problems,
         "limits.max_line_bytes",
@@ -74,8 +93,8 @@ pub fn assemble(loaded: &LoadedConfig, daemon: bool) -> Result<Assembled, Config
         OutputConfig::Stdout => SinkSpec::Stdout,
     };
 
-    let (Some(format), Some(valid_topic), Some(user_agents), Some(registry), Some(input)) =
-        (format, valid_topic, user_agents, registry, input)
+    let (Some(format), Some(valid_topic), Some(user_agents), Some(snapshot), Some(input)) =
+        (format, valid_topic, user_agents, snapshot, input)
     else {
         return Err(loaded.error(problems));
     };
@@ -83,17 +102,31 @@ pub fn assemble(loaded: &LoadedConfig, daemon: bool) -> Result<Assembled, Config
         return Err(loaded.error(problems));
     }
     let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let settings = ProcessorSettings {
+        valid_topic,
+        error_topic: file.routing.error_topic.clone(),
+        topic_prefix: file.streams.topic_prefix.clone(),
+        error_stream: file.streams.error_stream.clone(),
+        emitter_id: file.streams.emitter_id.clone(),
+        conversion: match &file.legacy.convert_to_event_platform {
+            ConvertSelection::All(false) => LegacyConversion::Off,
+            ConvertSelection::All(true) => LegacyConversion::All,
+            ConvertSelection::Only(names) => {
+                LegacyConversion::Only(names.iter().cloned().collect())
+            }
+        },
+        conversion_versions: file.legacy.versions.clone().into_iter().collect(),
+        conversion_default_version: file.legacy.default_version.clone(),
+        user_agent_cache_size: file.user_agent.cache_size,
+        host,
+        max_line_bytes: file.limits.max_line_bytes,
+        fetch_wait: Duration::from_millis(file.schemas.fetch_timeout_ms.saturating_mul(2)),
+    };
     let processor = Processor::new(
         CapsuleParser::new(format),
-        Arc::new(registry),
-        Routing {
-            valid_topic,
-            error_topic: file.routing.error_topic.clone(),
-        },
+        Arc::new(Catalog::new(snapshot)),
+        settings,
         Arc::new(user_agents),
-        file.user_agent.cache_size,
-        host,
-        file.limits.max_line_bytes,
     );
     Ok(Assembled {
         processor: Arc::new(processor),
@@ -110,6 +143,106 @@ pub fn assemble(loaded: &LoadedConfig, daemon: bool) -> Result<Assembled, Config
         input,
         output,
     })
+}
+
+/// Builds the reloadable part (schema registry and stream configuration) from `loaded`,
+/// compiling every local legacy schema so that broken ones are reported now. With `previous`,
+/// remote caches are shared with that registry.
+pub fn catalog_snapshot(
+    loaded: &LoadedConfig,
+    previous: Option<&SchemaRegistry>,
+) -> Result<CatalogSnapshot, Vec<ConfigProblem>> {
+    let schemas = &loaded.file.schemas;
+    let mut problems = Vec::new();
+    let mut keys = Vec::new();
+    let mut sources = Vec::new();
+    for (index, dir) in schemas.legacy_dirs.iter().enumerate() {
+        keys.push(format!("schemas.legacy_dirs[{index}]"));
+        sources.push(SchemaSourceSettings::LegacyDirectory(loaded.resolve(dir)));
+    }
+    for (index, dir) in schemas.event_repositories.iter().enumerate() {
+        keys.push(format!("schemas.event_repositories[{index}]"));
+        sources.push(SchemaSourceSettings::EventPlatformRepository(
+            loaded.resolve(dir),
+        ));
+    }
+    if let Some(template) = &schemas.legacy_url_template {
+        keys.push("schemas.legacy_url_template".to_owned());
+        sources.push(SchemaSourceSettings::LegacyHttp {
+            url_template: template.clone(),
+        });
+    }
+    for (index, base) in schemas.schema_base_uris.iter().enumerate() {
+        keys.push(format!("schemas.schema_base_uris[{index}]"));
+        sources.push(SchemaSourceSettings::EventPlatformHttp {
+            base_uri: base.clone(),
+        });
+    }
+    if schemas.fetch_timeout_ms == 0 {
+        problems.push(ConfigProblem::new(
+            "schemas.fetch_timeout_ms",
+            "expected a number of milliseconds greater than 0",
+        ));
+    }
+    let settings = SchemaRegistrySettings {
+        sources,
+        schema_file_extension: schemas.schema_file_extension.clone(),
+        allowed_schema_hosts: schemas.allowed_hosts.clone(),
+        fetch_timeout: Duration::from_millis(schemas.fetch_timeout_ms.max(1)),
+        connect_timeout: Duration::from_millis(schemas.fetch_timeout_ms.clamp(1, 2000)),
+        negative_cache_ttl: Duration::from_secs(schemas.negative_cache_ttl_s),
+        ..SchemaRegistrySettings::default()
+    };
+    let built = match previous {
+        Some(previous) => SchemaRegistry::from_settings_sharing(&settings, previous),
+        None => SchemaRegistry::from_settings(&settings),
+    };
+    let registry = match built {
+        Ok(registry) => {
+            let (_, failures) = registry.precompile_known();
+            for failure in failures {
+                problems.push(ConfigProblem::new(
+                    "schemas.legacy_dirs",
+                    failure.to_string(),
+                ));
+            }
+            Some(registry)
+        }
+        Err(error) => {
+            for problem in error.problems {
+                let key = problem
+                    .setting
+                    .strip_prefix("sources[")
+                    .and_then(|rest| rest.strip_suffix(']'))
+                    .and_then(|index| index.parse::<usize>().ok())
+                    .and_then(|index| keys.get(index).cloned())
+                    .unwrap_or_else(|| match problem.setting.as_str() {
+                        "allowed_schema_hosts" => "schemas.allowed_hosts".to_owned(),
+                        "schema_file_extension" => "schemas.schema_file_extension".to_owned(),
+                        other => format!("schemas ({other})"),
+                    });
+                problems.push(ConfigProblem::new(key, problem.message));
+            }
+            None
+        }
+    };
+    let streams = match &loaded.file.streams.config {
+        None => None,
+        Some(path) => match StreamConfigs::load(&loaded.resolve(path)) {
+            Ok(streams) => Some(Arc::new(streams)),
+            Err(error) => {
+                problems.push(ConfigProblem::new("streams.config", error.to_string()));
+                None
+            }
+        },
+    };
+    match registry {
+        Some(registry) if problems.is_empty() => Ok(CatalogSnapshot {
+            registry: Arc::new(registry),
+            streams,
+        }),
+        _ => Err(problems),
+    }
 }
 
 fn check_positive(problems: &mut Vec<ConfigProblem>, key: &str, value: usize) {
@@ -151,28 +284,6 @@ fn user_agent_parser(
     }
 }
 
-fn schema_registry(
-    loaded: &LoadedConfig,
-    problems: &mut Vec<ConfigProblem>,
-) -> Option<SchemaRegistry> {
-    let mut sources: Vec<Box<dyn LegacySchemaSource>> = Vec::new();
-    let mut ok = true;
-    for (index, dir) in loaded.file.schemas.legacy_dirs.iter().enumerate() {
-        let path = loaded.resolve(dir);
-        match LegacyDirSource::load(&path) {
-            Ok(source) => sources.push(Box::new(source)),
-            Err(e) => {
-                ok = false;
-                problems.push(ConfigProblem::new(
-                    format!("schemas.legacy_dirs[{index}]"),
-                    e.to_string(),
-                ));
-            }
-        }
-    }
-    ok.then(|| SchemaRegistry::new(sources))
-}
-
 fn input_spec(
     loaded: &LoadedConfig,
     daemon: bool,
@@ -203,13 +314,37 @@ fn input_spec(
                     ));
                 }
             }
-            if files.poll_interval_ms == 0 {
-                problems.push(ConfigProblem::new(
-                    "input.poll_interval_ms",
-                    "expected a number of milliseconds greater than 0",
-                ));
-                bad = true;
-            }
+            let mut require = |ok: bool, key: &str, expected: &str| {
+                if !ok {
+                    bad = true;
+                    problems.push(ConfigProblem::new(format!("input.{key}"), expected));
+                }
+            };
+            require(
+                files.poll_interval_ms > 0,
+                "poll_interval_ms",
+                "expected a number of milliseconds greater than 0",
+            );
+            require(
+                files.checkpoint_interval_ms > 0,
+                "checkpoint_interval_ms",
+                "expected a number of milliseconds greater than 0",
+            );
+            require(
+                (1..=65_536).contains(&files.fingerprint_bytes),
+                "fingerprint_bytes",
+                "expected a number of bytes from 1 to 65536",
+            );
+            require(
+                files.read_budget_bytes > 0,
+                "read_budget_bytes",
+                "expected a number of bytes greater than 0",
+            );
+            require(
+                !files.data_dir.trim().is_empty(),
+                "data_dir",
+                "expected a directory path",
+            );
             if bad {
                 return None;
             }
@@ -224,7 +359,7 @@ fn input_spec(
                 .map(|p| loaded.resolve_pattern(p))
                 .collect();
             if daemon && files.follow {
-                Some(SourceSpec::FilesFollow(FollowSettings {
+                Some(SourceSpec::FilesTail(TailSettings {
                     include,
                     exclude,
                     poll_interval: Duration::from_millis(files.poll_interval_ms),
@@ -233,6 +368,14 @@ fn input_spec(
                         ReadFromConfig::Beginning => ReadFrom::Beginning,
                         ReadFromConfig::End => ReadFrom::End,
                     },
+                    data_dir: loaded.resolve(&files.data_dir),
+                    fingerprint_bytes: files.fingerprint_bytes,
+                    read_budget_bytes: files.read_budget_bytes,
+                    rotate_wait: Duration::from_millis(files.rotate_wait_ms),
+                    checkpoint_interval: Duration::from_millis(files.checkpoint_interval_ms),
+                    checkpoint_retention: Duration::from_secs(files.checkpoint_retention_s),
+                    shutdown_timeout: Duration::from_millis(files.shutdown_timeout_ms),
+                    notify: files.notify,
                 }))
             } else {
                 Some(SourceSpec::FilesOnce(expand_globs(&include, &exclude)))

@@ -106,6 +106,10 @@ pub struct GenerateArgs {
     /// Percent of lines with a one-off user agent.
     #[arg(long, default_value_t = 5.0)]
     pub fresh_user_agent_percent: f64,
+    /// Percent of lines carrying Event Platform events (stream `test.event`) instead of legacy
+    /// capsules.
+    #[arg(long, default_value_t = 0.0)]
+    pub event_platform_percent: f64,
     /// Legacy schema directory to generate events for.
     #[arg(long, default_value = "config/schemas")]
     pub schemas: PathBuf,

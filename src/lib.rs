@@ -12,17 +12,21 @@
 
 pub mod ack;
 pub mod app;
+pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error_event;
+pub mod event_platform;
 pub mod generate;
 pub mod logging;
 pub mod pipeline;
 pub mod processor;
 pub mod record;
+pub mod reload;
 pub mod schema;
 pub mod sink;
 pub mod source;
 pub mod stats;
+pub mod streams;
 pub mod topic;

@@ -159,9 +159,8 @@ fn work(processor: &Processor, rx: &Receiver<LineBatch>, tx: &Sender<ProcessedBa
     let mut worker = processor.worker();
     for batch in rx.iter() {
         let clock = Clock::now();
-        let mut records = Vec::with_capacity(batch.len());
         let mut overlong = batch.overlong().iter().peekable();
-        for (index, line) in batch.lines().enumerate() {
+        let lines = batch.lines().enumerate().map(|(index, line)| {
             let cut = match overlong.peek() {
                 Some(o) if o.index == index => {
                     let bytes = o.original_bytes;
@@ -170,8 +169,9 @@ fn work(processor: &Processor, rx: &Receiver<LineBatch>, tx: &Sender<ProcessedBa
                 }
                 _ => None,
             };
-            records.push(worker.process_line(line, cut, clock));
-        }
+            (line, cut)
+        });
+        let records = worker.process_batch(lines, clock);
         let source = Arc::clone(&batch.source);
         let processed = ProcessedBatch {
             source,

@@ -13,7 +13,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use crate::datetime;
-use crate::format::{Field, FieldKind, LineFormat};
+use crate::format::{Captures, Field, FieldKind, LineFormat};
 use crate::json::{self, JsonError};
 use crate::python;
 use crate::qson::{self, QsonError};
@@ -111,7 +111,8 @@ impl CapsuleParser {
         &self.format
     }
 
-    /// Parses one raw line (without its line terminator) into a capsule.
+    /// Parses one raw line (without its line terminator) into a legacy capsule:
+    /// [`decode`](Self::decode) then [`build_capsule`](Self::build_capsule).
     ///
     /// `now_unix_micros` is only used for the uuid of a capsule that has neither `dt` nor
     /// `timestamp` (the reference uses the current time there too).
@@ -121,21 +122,45 @@ impl CapsuleParser {
         user_agents: &mut UserAgentCache,
         now_unix_micros: i64,
     ) -> Result<Map<String, Value>, CapsuleError> {
+        let decoded = self.decode(line)?;
+        self.build_capsule(decoded, user_agents, now_unix_micros)
+    }
+
+    /// Matches the line and decodes its capsule field (`%q` or `%j`) into a JSON object, without
+    /// touching it: whether it is a legacy capsule or an Event Platform event is decided next.
+    pub fn decode<'a>(&self, line: &'a str) -> Result<DecodedLine<'a>, CapsuleError> {
         let captures = self
             .format
             .match_line(line)
             .ok_or_else(|| CapsuleError::NoMatch {
                 pattern: self.format.regex_equivalent().to_owned(),
             })?;
-        let fields = self.format.fields();
         let capsule_index = self.format.capsule_index();
         let capsule_text = captures.get(capsule_index).unwrap_or_default();
-        let capsule_kind = fields
+        let capsule_kind = self
+            .format
+            .fields()
             .get(capsule_index)
             .map(|f| f.kind)
             .unwrap_or(FieldKind::Qson);
-        let mut capsule = decode_capsule(capsule_kind, capsule_text)?;
+        let object = decode_capsule(capsule_kind, capsule_text)?;
+        Ok(DecodedLine { object, captures })
+    }
 
+    /// Turns a decoded line into a legacy capsule (reference §2.3): casters on client-sent
+    /// fields, line fields for what the client did not send, dropped keys, uuid.
+    pub fn build_capsule(
+        &self,
+        decoded: DecodedLine<'_>,
+        user_agents: &mut UserAgentCache,
+        now_unix_micros: i64,
+    ) -> Result<Map<String, Value>, CapsuleError> {
+        let DecodedLine {
+            object: mut capsule,
+            captures,
+        } = decoded;
+        let fields = self.format.fields();
+        let capsule_index = self.format.capsule_index();
         // Client-sent values of format fields are cast by the field's caster.
         for field in fields {
             if field.kind == FieldKind::Omit {
@@ -164,6 +189,102 @@ impl CapsuleParser {
         let uuid = capsule_uuid(&capsule, now_unix_micros);
         capsule.insert("uuid".to_owned(), Value::String(uuid));
         Ok(capsule)
+    }
+
+    /// What the line itself (not the client) says about the request, for events that are not
+    /// legacy capsules: receive time, cache host, sequence number, client IP, user agent.
+    pub fn line_context<'a>(
+        &self,
+        decoded: &DecodedLine<'a>,
+    ) -> Result<LineContext<'a>, CapsuleError> {
+        let mut context = LineContext::default();
+        for (index, field) in self.format.fields().iter().enumerate() {
+            let Some(text) = decoded.captures.get(index) else {
+                continue;
+            };
+            match (field.kind, field.name.as_str()) {
+                (FieldKind::IsoDateTime, _) => {
+                    let dt = datetime::normalize_line_dt(text)
+                        .map_err(|e| field_error(field, false, e.to_string()))?;
+                    context.received_dt = Some(dt);
+                }
+                (FieldKind::NcsaTimestamp, _) => {
+                    let dt = datetime::ncsa_to_unix(text)
+                        .ok()
+                        .and_then(datetime::unix_to_iso)
+                        .ok_or_else(|| {
+                            field_error(field, false, format!("not a timestamp: {text}"))
+                        })?;
+                    context.received_dt = Some(dt);
+                }
+                (FieldKind::UserAgent, _) | (FieldKind::Text, "userAgent") => {
+                    context.user_agent = Some(text);
+                }
+                (_, "recvFrom") => context.recv_from = Some(text),
+                (_, "seqId") => context.seq_id = Some(text),
+                (_, "ip") => context.ip = Some(text),
+                _ => {}
+            }
+        }
+        Ok(context)
+    }
+}
+
+/// A line whose format matched and whose capsule field decoded into a JSON object.
+#[derive(Debug, Clone)]
+pub struct DecodedLine<'a> {
+    object: Map<String, Value>,
+    captures: Captures<'a>,
+}
+
+impl<'a> DecodedLine<'a> {
+    /// The decoded object.
+    pub fn object(&self) -> &Map<String, Value> {
+        &self.object
+    }
+
+    /// Takes the decoded object.
+    pub fn into_object(self) -> Map<String, Value> {
+        self.object
+    }
+
+    /// Whether the object is an Event Platform event (it names its schema with `$schema`)
+    /// rather than a legacy capsule.
+    pub fn is_event_platform(&self) -> bool {
+        self.object.contains_key("$schema")
+    }
+}
+
+/// Request facts taken from the line's own fields (see [`CapsuleParser::line_context`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineContext<'a> {
+    /// Receive time (`%D`, or `%t` converted), normalised ISO-8601.
+    pub received_dt: Option<String>,
+    /// The cache host (`%{recvFrom}s`).
+    pub recv_from: Option<&'a str>,
+    /// The cache host's sequence number (`%{seqId}d`).
+    pub seq_id: Option<&'a str>,
+    /// The client IP (`%{ip}i`), `-` when unknown.
+    pub ip: Option<&'a str>,
+    /// The user agent as captured (usually with varnishkafka's surrounding quotes).
+    pub user_agent: Option<&'a str>,
+}
+
+impl<'a> LineContext<'a> {
+    /// A deterministic event id: the capsule uuid (uuid5 over recvFrom, seqId and the receive
+    /// time), in the hyphenated form Event Platform's `meta.id` uses. `None` when the line lacks
+    /// any of the three.
+    pub fn event_id(&self) -> Option<String> {
+        let (recv_from, seq_id, dt) = (self.recv_from?, self.seq_id?, self.received_dt.as_deref()?);
+        let seq = seq_id.trim_start_matches('0');
+        let seq = if seq.is_empty() { "0" } else { seq };
+        Some(uuid5::capsule_uuid_hyphenated(recv_from, seq, dt))
+    }
+
+    /// The user agent without varnishkafka's surrounding quotes; `None` for a missing one (`-`).
+    pub fn user_agent_unquoted(&self) -> Option<&'a str> {
+        let ua = self.user_agent?.trim_matches('"');
+        (ua != "-").then_some(ua)
     }
 }
 

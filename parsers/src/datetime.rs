@@ -6,7 +6,7 @@
 //! UTC or naive values, or the kept offset `+HH:MM`.
 //!
 //! Strings are accepted in a documented ISO-8601 subset (Python used the lenient dateutil parser;
-//! see `docs/compat-notes/decoding.md`):
+//! see `docs/COMPATIBILITY.md`):
 //!
 //! - `YYYY-MM-DD`, optionally followed by `T`, `t` or one space and `HH:MM`, `HH:MM:SS` or
 //!   `HH:MM:SS.f` with 1–9 fraction digits (digits past the sixth are dropped, as dateutil does);
@@ -317,6 +317,22 @@ fn unrecognised(text: &str) -> DateTimeError {
     DateTimeError::new(format!(
         "unrecognised date-time {shown:?}{ellipsis} (expected ISO-8601 such as 2019-12-20T10:11:12Z)"
     ))
+}
+
+/// Milliseconds since the Unix epoch of an ISO-8601 date-time (the forms [`normalize_dt`]
+/// accepts; naive values are UTC), for Kafka message timestamps. `None` if it does not parse.
+pub fn iso_to_unix_millis(text: &str) -> Option<i64> {
+    let civil = parse_iso(text)?.checked().ok()?;
+    let days = days_from_civil(civil.year, civil.month, civil.day);
+    let seconds = days
+        .checked_mul(86_400)?
+        .checked_add(
+            i64::from(civil.hour) * 3600 + i64::from(civil.minute) * 60 + i64::from(civil.second),
+        )?
+        .checked_sub(i64::from(civil.offset_minutes.unwrap_or(0)) * 60)?;
+    seconds
+        .checked_mul(1000)?
+        .checked_add(i64::from(civil.microsecond / 1000))
 }
 
 /// The syntactic result of parsing an ISO-8601 string, before range checks.
@@ -1174,5 +1190,28 @@ mod tests {
             let (year, month, day) = civil_from_days(days);
             prop_assert_eq!(days_from_civil(year, month, day), days);
         }
+    }
+
+    #[test]
+    fn iso_to_unix_millis_for_kafka_timestamps() {
+        assert_eq!(
+            iso_to_unix_millis("2019-12-20T10:11:12Z"),
+            Some(1_576_836_672_000)
+        );
+        assert_eq!(
+            iso_to_unix_millis("2019-12-20T10:11:12"),
+            Some(1_576_836_672_000)
+        );
+        assert_eq!(
+            iso_to_unix_millis("2013-01-21T18:10:34.912000Z"),
+            Some(1_358_791_834_912)
+        );
+        assert_eq!(
+            iso_to_unix_millis("2020-01-01T00:00:00.500000+02:00"),
+            Some(1_577_829_600_500)
+        );
+        assert_eq!(iso_to_unix_millis("1969-12-31T23:59:59Z"), Some(-1000));
+        assert_eq!(iso_to_unix_millis("not a date"), None);
+        assert_eq!(iso_to_unix_millis("2019-13-01T00:00:00Z"), None);
     }
 }

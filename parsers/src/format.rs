@@ -15,7 +15,7 @@
 //! `line length × number of elements` instead of the polynomial blow-up of a plain backtracking
 //! regex engine.
 //!
-//! Deliberate differences from the reference are listed in `docs/compat-notes/format.md`.
+//! Deliberate differences from the reference are listed in `docs/COMPATIBILITY.md`.
 
 use std::cell::RefCell;
 use std::fmt;

@@ -5,7 +5,7 @@
 //! §2.2 step 5): duplicate keys behave the same (the last one wins), leading/trailing whitespace is
 //! allowed, raw control characters inside strings are rejected; but `NaN`, `Infinity` and
 //! `-Infinity` are rejected (the output must stay valid JSON) and lone surrogate escapes are
-//! rejected. See `docs/compat-notes/decoding.md`.
+//! rejected. See `docs/COMPATIBILITY.md`.
 
 use std::fmt;
 

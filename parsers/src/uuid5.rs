@@ -23,6 +23,16 @@ pub fn uuid5_hex(name: &str) -> String {
         .to_string()
 }
 
+/// The capsule uuid in the usual hyphenated form (`8-4-4-4-12`), as Event Platform `meta.id`s are.
+pub fn capsule_uuid_hyphenated(recv_from: &str, seq_id: &str, dt: &str) -> String {
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_URL,
+        capsule_uuid_name(recv_from, seq_id, dt).as_bytes(),
+    )
+    .hyphenated()
+    .to_string()
+}
+
 /// The capsule uuid for the given parts (see [`capsule_uuid_name`]).
 pub fn capsule_uuid(recv_from: &str, seq_id: &str, dt: &str) -> String {
     uuid5_hex(&capsule_uuid_name(recv_from, seq_id, dt))
@@ -82,6 +92,14 @@ mod tests {
         for (recv, seq, dt, want) in cases {
             assert_eq!(capsule_uuid(recv, seq, dt), want, "{recv} {seq} {dt}");
         }
+    }
+
+    #[test]
+    fn hyphenated_form_is_the_same_uuid() {
+        assert_eq!(
+            capsule_uuid_hyphenated("cp3030.esams.wmnet", "12345678", "2019-12-20T10:11:12Z"),
+            "c30e6e3c-d278-5ebe-8f79-33b22114e742"
+        );
     }
 
     #[test]

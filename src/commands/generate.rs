@@ -51,6 +51,7 @@ pub fn generate(args: &GenerateArgs) -> Result<(), CommandError> {
         malformed_percent: args.malformed_percent,
         user_agent_pool: args.user_agents,
         fresh_user_agent_percent: args.fresh_user_agent_percent,
+        event_platform_percent: args.event_platform_percent,
         ..GeneratorSettings::default()
     };
     let io_error = |e: std::io::Error| CommandError::Other(format!("writing generated lines: {e}"));

@@ -1,13 +1,15 @@
 //! `beacon-processor run`: the daemon.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::app;
 use crate::cli::{Cli, RunArgs};
 use crate::config;
 use crate::logging;
 use crate::pipeline;
+use crate::reload;
 use crate::stats::Stats;
 
 use super::CommandError;
@@ -26,16 +28,29 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<(), CommandError> {
     let stop = Arc::new(AtomicBool::new(false));
     install_signal_handlers(&stop)?;
     tracing::info!(config = %loaded.display_name(), input = ?assembled.input, output = ?assembled.output, "beacon-processor running; SIGTERM or SIGINT stops it");
+    let reloader = reload::spawn(
+        path.clone(),
+        loaded.file.clone(),
+        Arc::clone(assembled.processor.catalog()),
+        Duration::from_secs(loaded.file.reload.interval_s),
+        Arc::clone(&stop),
+    )
+    .map_err(|e| CommandError::Other(format!("cannot start the reload thread: {e}")))?;
     let stats = Arc::new(Stats::default());
-    let report = pipeline::run(
+    let result = pipeline::run(
         &assembled.input,
         assembled.source_settings,
         Arc::clone(&assembled.processor),
         &assembled.output,
         assembled.pipeline_settings,
-        stop,
+        Arc::clone(&stop),
         stats,
-    )?;
+    );
+    stop.store(true, Ordering::Relaxed);
+    if reloader.join().is_err() {
+        tracing::error!("the reload thread panicked");
+    }
+    let report = result?;
     let totals = &report.totals;
     tracing::info!(
         lines = totals.total_lines(),

@@ -24,9 +24,18 @@ pub struct ConfigFile {
     /// Where schemas come from.
     #[serde(default)]
     pub schemas: SchemasConfig,
-    /// Topic names.
+    /// Topic names of legacy events.
     #[serde(default)]
     pub routing: RoutingConfig,
+    /// Event Platform streams.
+    #[serde(default)]
+    pub streams: StreamsConfig,
+    /// Legacy -> Event Platform conversion.
+    #[serde(default)]
+    pub legacy: LegacyConfig,
+    /// Reloading schemas and streams.
+    #[serde(default)]
+    pub reload: ReloadConfig,
     /// User-agent parsing.
     #[serde(default)]
     pub user_agent: UserAgentConfig,
@@ -53,7 +62,8 @@ pub enum InputConfig {
     Files(FilesInputConfig),
 }
 
-/// File input.
+/// File input. With `follow` (the `run` command) the files are tailed: see the README section
+/// "File tailing".
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FilesInputConfig {
@@ -65,7 +75,8 @@ pub struct FilesInputConfig {
     /// Keep reading as the files grow (`run`), instead of reading them once.
     #[serde(default = "yes")]
     pub follow: bool,
-    /// `beginning` or `end`: where to start in files that exist at start-up.
+    /// `beginning` or `end`: where to start in files found at the first start (no checkpoint
+    /// file yet). Files appearing later, or while stopped, are always read from their beginning.
     #[serde(default)]
     pub read_from: ReadFromConfig,
     /// Pause between reads when there is nothing new, in milliseconds.
@@ -74,6 +85,32 @@ pub struct FilesInputConfig {
     /// How often the glob patterns are re-evaluated, in milliseconds.
     #[serde(default = "default_rescan_ms")]
     pub rescan_interval_ms: u64,
+    /// Directory of the checkpoint file (relative to the config file's directory).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: String,
+    /// Bytes at the start of a file (and before a resume position) whose checksum identifies it.
+    #[serde(default = "default_fingerprint_bytes")]
+    pub fingerprint_bytes: usize,
+    /// Bytes read from one file per pass before moving to the next (fairness).
+    #[serde(default = "default_read_budget_bytes")]
+    pub read_budget_bytes: u64,
+    /// How long a rotated-away or deleted file is still read after it stops growing, in
+    /// milliseconds; then its unterminated last line is emitted and it is closed.
+    #[serde(default = "default_rotate_wait_ms")]
+    pub rotate_wait_ms: u64,
+    /// How often the checkpoint file is written (when it changed), in milliseconds.
+    #[serde(default = "default_checkpoint_interval_ms")]
+    pub checkpoint_interval_ms: u64,
+    /// Checkpoint entries of files no longer seen are dropped after this many seconds.
+    #[serde(default = "default_checkpoint_retention_s")]
+    pub checkpoint_retention_s: u64,
+    /// At shutdown, how long to wait for outstanding acknowledgements before the final
+    /// checkpoint, in milliseconds.
+    #[serde(default = "default_shutdown_timeout_ms")]
+    pub shutdown_timeout_ms: u64,
+    /// Use filesystem notifications (inotify) to notice changes before the next poll.
+    #[serde(default = "yes")]
+    pub notify: bool,
 }
 
 fn yes() -> bool {
@@ -84,6 +121,27 @@ fn default_poll_ms() -> u64 {
 }
 fn default_rescan_ms() -> u64 {
     1000
+}
+fn default_data_dir() -> String {
+    "data".to_owned()
+}
+fn default_fingerprint_bytes() -> usize {
+    1024
+}
+fn default_read_budget_bytes() -> u64 {
+    256 * 1024
+}
+fn default_rotate_wait_ms() -> u64 {
+    5000
+}
+fn default_checkpoint_interval_ms() -> u64 {
+    1000
+}
+fn default_checkpoint_retention_s() -> u64 {
+    3600
+}
+fn default_shutdown_timeout_ms() -> u64 {
+    10_000
 }
 
 /// Where to start in files that exist at start-up.
@@ -135,13 +193,150 @@ impl Default for LimitsConfig {
     }
 }
 
-/// Where schemas come from.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// Where schemas come from. Sources are searched in this order: legacy directories (legacy
+/// SCIDs) or Event Platform repositories (`$schema` URIs), then the remote ones.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SchemasConfig {
-    /// Directories laid out `<Name>/<revision>.json|yaml|yml`, searched in order.
+    /// Directories laid out `<Name>/<revision>.json|yaml|yml` (draft-3 legacy schemas).
     #[serde(default)]
     pub legacy_dirs: Vec<String>,
+    /// Event Platform schema repositories: directories holding `jsonschema/<title>/<version>`.
+    #[serde(default)]
+    pub event_repositories: Vec<String>,
+    /// Remote bases a `$schema` path is appended to, tried in order.
+    #[serde(default)]
+    pub schema_base_uris: Vec<String>,
+    /// URL of a legacy schema, with `{name}` and `{revision}` placeholders (e.g. the MediaWiki
+    /// `action=jsonschema` API).
+    #[serde(default)]
+    pub legacy_url_template: Option<String>,
+    /// Hosts that absolute `$schema` URIs in events may point at (anything else is refused).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Extension appended to extensionless remote `$schema` URIs (e.g. `.yaml`).
+    #[serde(default)]
+    pub schema_file_extension: Option<String>,
+    /// Timeout of one remote fetch, in milliseconds.
+    #[serde(default = "default_fetch_timeout_ms")]
+    pub fetch_timeout_ms: u64,
+    /// How long a failed remote lookup is remembered before it is tried again, in seconds.
+    #[serde(default = "default_negative_ttl_s")]
+    pub negative_cache_ttl_s: u64,
+}
+
+fn default_fetch_timeout_ms() -> u64 {
+    2000
+}
+fn default_negative_ttl_s() -> u64 {
+    60
+}
+
+impl Default for SchemasConfig {
+    fn default() -> Self {
+        SchemasConfig {
+            legacy_dirs: Vec::new(),
+            event_repositories: Vec::new(),
+            schema_base_uris: Vec::new(),
+            legacy_url_template: None,
+            allowed_hosts: Vec::new(),
+            schema_file_extension: None,
+            fetch_timeout_ms: default_fetch_timeout_ms(),
+            negative_cache_ttl_s: default_negative_ttl_s(),
+        }
+    }
+}
+
+/// Event Platform streams.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StreamsConfig {
+    /// Stream configuration file (EventStreamConfig format, YAML or JSON). Without one, any
+    /// `$schema` may be sent to any stream.
+    #[serde(default)]
+    pub config: Option<String>,
+    /// Prefix of every topic except `eventlogging_*` streams (EventGate's per-datacenter prefix,
+    /// e.g. `eqiad.`).
+    #[serde(default)]
+    pub topic_prefix: String,
+    /// Stream that Event Platform error events go to.
+    #[serde(default = "default_error_stream")]
+    pub error_stream: String,
+    /// `emitter_id` of error events.
+    #[serde(default = "default_emitter_id")]
+    pub emitter_id: String,
+}
+
+fn default_error_stream() -> String {
+    "beacon-processor.error.validation".to_owned()
+}
+fn default_emitter_id() -> String {
+    "beacon-processor".to_owned()
+}
+
+impl Default for StreamsConfig {
+    fn default() -> Self {
+        StreamsConfig {
+            config: None,
+            topic_prefix: String::new(),
+            error_stream: default_error_stream(),
+            emitter_id: default_emitter_id(),
+        }
+    }
+}
+
+/// Legacy EventLogging -> Event Platform conversion.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LegacyConfig {
+    /// `true` converts every legacy schema, a list converts those schemas, `false` none.
+    #[serde(default)]
+    pub convert_to_event_platform: ConvertSelection,
+    /// `analytics/legacy/<name>` version per legacy schema name.
+    #[serde(default)]
+    pub versions: std::collections::BTreeMap<String, String>,
+    /// Version for schemas not listed (`latest` by default).
+    #[serde(default = "default_conversion_version")]
+    pub default_version: String,
+}
+
+fn default_conversion_version() -> String {
+    "latest".to_owned()
+}
+
+impl Default for LegacyConfig {
+    fn default() -> Self {
+        LegacyConfig {
+            convert_to_event_platform: ConvertSelection::default(),
+            versions: std::collections::BTreeMap::new(),
+            default_version: default_conversion_version(),
+        }
+    }
+}
+
+/// Which legacy schemas to convert.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum ConvertSelection {
+    /// All (`true`) or none (`false`).
+    All(bool),
+    /// These schema names.
+    Only(Vec<String>),
+}
+
+impl Default for ConvertSelection {
+    fn default() -> Self {
+        ConvertSelection::All(false)
+    }
+}
+
+/// Reloading schemas and stream configuration without a restart (SIGHUP always reloads).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReloadConfig {
+    /// Also reload every this many seconds (0: only on SIGHUP).
+    #[serde(default)]
+    pub interval_s: u64,
 }
 
 /// Topic names.

@@ -102,8 +102,15 @@ impl LineMaker {
         self.schemas.first()
     }
 
-    /// One line, without its newline.
-    pub fn line(&mut self, rng: &mut Rng, user_agent: &str, flaw: Flaw) -> String {
+    /// One line, without its newline. `event_platform` makes its capsule an Event Platform
+    /// event (`$schema` + `meta.stream`) instead of a legacy capsule.
+    pub fn line(
+        &mut self,
+        rng: &mut Rng,
+        user_agent: &str,
+        flaw: Flaw,
+        event_platform: bool,
+    ) -> String {
         if rng.chance(0.3) {
             self.unix_seconds += 1;
         }
@@ -125,7 +132,11 @@ impl LineMaker {
             rng.between(1, 254)
         );
         let mut ua = format!("\"{user_agent}\"");
-        let capsule = self.capsule(rng, flaw == Flaw::Invalid);
+        let capsule = if event_platform {
+            event_platform_event(rng, flaw == Flaw::Invalid)
+        } else {
+            self.capsule(rng, flaw == Flaw::Invalid)
+        };
         let json = Value::Object(capsule).to_string();
         let mut query = format!("?{};", encode_uri_component(&json));
         if flaw == Flaw::Malformed {
@@ -207,6 +218,40 @@ impl LineMaker {
         }
         capsule
     }
+}
+
+/// An event of the EventGate test stream (`test.event`, schema `test/event`), or a broken one:
+/// unknown stream, a map value of the wrong type, or a schema not allowed in the stream.
+fn event_platform_event(rng: &mut Rng, invalid: bool) -> Map<String, Value> {
+    let (domain, _) = rng
+        .pick(SITES)
+        .copied()
+        .unwrap_or(("example.org", "examplewiki"));
+    let words = ["alpha", "beta", "gamma", "delta"];
+    let mut map = Map::new();
+    for _ in 0..rng.below(3) {
+        let key = words[rng.index(words.len())];
+        map.insert(key.into(), Value::from(format!("v{}", rng.below(100))));
+    }
+    let mut stream = "test.event";
+    if invalid {
+        match rng.below(3) {
+            0 => stream = "unknown.stream",
+            1 => {
+                map.insert("count".into(), Value::from(rng.below(100)));
+            }
+            _ => stream = "eventlogging_Echo",
+        }
+    }
+    let mut meta = Map::new();
+    meta.insert("stream".into(), Value::from(stream));
+    meta.insert("domain".into(), Value::from(domain));
+    let mut event = Map::new();
+    event.insert("$schema".into(), Value::from("/test/event/1.0.0"));
+    event.insert("meta".into(), Value::Object(meta));
+    event.insert("test".into(), Value::from(words[rng.index(words.len())]));
+    event.insert("test_map".into(), Value::Object(map));
+    event
 }
 
 #[cfg(test)]

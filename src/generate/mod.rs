@@ -29,6 +29,8 @@ pub struct GeneratorSettings {
     pub fresh_user_agent_percent: f64,
     /// Unix time of the first line.
     pub start_unix_seconds: i64,
+    /// Share of lines carrying Event Platform events instead of legacy capsules, in percent.
+    pub event_platform_percent: f64,
 }
 
 impl Default for GeneratorSettings {
@@ -41,6 +43,7 @@ impl Default for GeneratorSettings {
             user_agent_pool: 5_000,
             fresh_user_agent_percent: 5.0,
             start_unix_seconds: 1_793_491_200, // 2026-11-01T00:00:00Z
+            event_platform_percent: 0.0,
         }
     }
 }
@@ -70,7 +73,8 @@ pub fn generate(
             Flaw::None
         };
         let ua = pool.draw(&mut rng);
-        let line = maker.line(&mut rng, &ua, flaw);
+        let event_platform = rng.chance(settings.event_platform_percent / 100.0);
+        let line = maker.line(&mut rng, &ua, flaw, event_platform);
         out.write_all(line.as_bytes())?;
         out.write_all(b"\n")?;
     }

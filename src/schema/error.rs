@@ -1,6 +1,7 @@
 //! Error types of the schema module: SCID problems, draft-3 conversion problems, schema-source
 //! failures, lookup/compile failures, start-up load failures of a legacy schema directory, and
-//! the per-event validation outcome the pipeline turns into an `EventError`.
+//! the per-event validation outcome the pipeline turns into an `EventError`. (Problems with the
+//! registry *settings* are in [`settings`](super::settings).)
 
 use std::fmt;
 use std::path::PathBuf;
@@ -82,57 +83,97 @@ pub enum SchemaSourceError {
     },
 }
 
-/// Why a compiled validator for one SCID could not be built from its schema document.
+/// Why a compiled validator (legacy or Event Platform) could not be built from its schema
+/// document.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SchemaCompileError {
     /// The draft-3 document could not be converted to draft 4.
     #[error(transparent)]
     Conversion(#[from] SchemaConversionError),
-    /// The converted draft-4 document was rejected by the JSON-Schema library (draft-4
-    /// metaschema violation, invalid regular expression, unresolvable `$ref`, …).
+    /// The document was rejected by the JSON-Schema library (metaschema violation, invalid
+    /// regular expression, unresolvable `$ref`, …).
     #[error("invalid schema: {0}")]
     Library(String),
+    /// The document's `$schema` names a dialect this processor does not implement.
+    #[error(
+        "unsupported $schema {0:?}: expected a JSON Schema draft-04, draft-06, draft-07, \
+         2019-09 or 2020-12 URI"
+    )]
+    UnsupportedDialect(String),
+    /// The document is not a JSON object.
+    #[error("a schema must be an object, found {0}")]
+    NotAnObject(&'static str),
 }
 
-/// Why no validator is available for a SCID. These become `processor` errors.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum SchemaLookupError {
-    /// No source has the schema.
-    #[error(
-        "Schema {name} revision {revision} not found (searched: {})",
-        searched_list(.searched)
-    )]
-    NotFound {
+/// What a schema lookup was looking for: a legacy SCID or an Event Platform schema URI.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SchemaSubject {
+    /// A legacy EventLogging schema revision.
+    Legacy {
         /// Schema name.
         name: String,
         /// Revision.
         revision: i64,
-        /// `describe()` of every source searched, in search order.
+    },
+    /// An Event Platform schema, by the `$schema` URI the event used.
+    EventPlatform {
+        /// The URI as the event wrote it.
+        uri: String,
+    },
+}
+
+impl fmt::Display for SchemaSubject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Legacy { name, revision } => write!(f, "Schema {name} revision {revision}"),
+            Self::EventPlatform { uri } => write!(f, "Schema at {uri}"),
+        }
+    }
+}
+
+/// Why no validator is available for a schema. The pipeline turns these into error records;
+/// [`reason`](Self::reason) is the bounded metrics label.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SchemaLookupError {
+    /// No source has the schema (every source answered "not here").
+    #[error("{subject} not found (searched: {})", searched_list(.searched))]
+    NotFound {
+        /// What was looked up.
+        subject: SchemaSubject,
+        /// Every source or URL searched, in search order (remote ones with the HTTP status).
         searched: Vec<String>,
     },
     /// A source failed while looking the schema up, and no other source had it.
-    #[error("Schema {name} revision {revision}: {source_description}: {error}")]
+    #[error("{subject}: {source_description}: {error}{}", also_list(.also_searched))]
     Source {
-        /// Schema name.
-        name: String,
-        /// Revision.
-        revision: i64,
-        /// `describe()` of the failing source.
+        /// What was looked up.
+        subject: SchemaSubject,
+        /// Description of the (first) failing source.
         source_description: String,
-        /// The source's error.
-        error: SchemaSourceError,
+        /// The source's error (`Schema fetch from <location> failed: <reason>`), boxed to keep
+        /// the error type small.
+        error: Box<SchemaSourceError>,
+        /// The other sources or URLs searched without success, in search order.
+        also_searched: Vec<String>,
     },
     /// The schema was found but could not be compiled.
-    #[error("Schema {name} revision {revision} from {source_description} is unusable: {error}")]
+    #[error("{subject} from {source_description} is unusable: {error}")]
     Compile {
-        /// Schema name.
-        name: String,
-        /// Revision.
-        revision: i64,
-        /// `describe()` of the source that supplied the document.
+        /// What was looked up.
+        subject: SchemaSubject,
+        /// The source (file path or URL) that supplied the document.
         source_description: String,
         /// The compile error.
         error: SchemaCompileError,
+    },
+    /// An event's `$schema` URI was refused before any source was asked (absolute URI to a
+    /// host that is not allowed, `file://`, `..` segment, …).
+    #[error("Schema URI {uri:?} refused: {reason}")]
+    Refused {
+        /// The URI as the event wrote it.
+        uri: String,
+        /// Why it was refused.
+        reason: String,
     },
 }
 
@@ -144,22 +185,40 @@ fn searched_list(searched: &[String]) -> String {
     }
 }
 
+fn also_list(also: &[String]) -> String {
+    if also.is_empty() {
+        String::new()
+    } else {
+        format!(" (also searched: {})", also.join("; "))
+    }
+}
+
 impl SchemaLookupError {
-    /// Schema name of the failed lookup.
-    pub fn name(&self) -> &str {
+    /// What was looked up.
+    pub fn subject(&self) -> SchemaSubject {
         match self {
-            Self::NotFound { name, .. }
-            | Self::Source { name, .. }
-            | Self::Compile { name, .. } => name,
+            Self::NotFound { subject, .. }
+            | Self::Source { subject, .. }
+            | Self::Compile { subject, .. } => subject.clone(),
+            Self::Refused { uri, .. } => SchemaSubject::EventPlatform { uri: uri.clone() },
         }
     }
 
-    /// Revision of the failed lookup.
-    pub fn revision(&self) -> i64 {
+    /// Bounded label for metrics and error records:
+    /// - `schema_unknown`: not found in any source;
+    /// - `schema_fetch`: a source could not be read or reached (I/O error, timeout, HTTP
+    ///   error status, too many fetches queued);
+    /// - `schema_uri_refused`: the `$schema` URI was refused;
+    /// - `schema_invalid`: the document could not be parsed or compiled.
+    pub fn reason(&self) -> &'static str {
         match self {
-            Self::NotFound { revision, .. }
-            | Self::Source { revision, .. }
-            | Self::Compile { revision, .. } => *revision,
+            Self::NotFound { .. } => "schema_unknown",
+            Self::Source { error, .. } => match **error {
+                SchemaSourceError::Unreachable { .. } => "schema_fetch",
+                SchemaSourceError::Malformed { .. } => "schema_invalid",
+            },
+            Self::Compile { .. } => "schema_invalid",
+            Self::Refused { .. } => "schema_uri_refused",
         }
     }
 }
@@ -214,9 +273,13 @@ impl From<ScidError> for CapsuleValidationError {
 
 impl From<SchemaLookupError> for CapsuleValidationError {
     fn from(error: SchemaLookupError) -> Self {
+        let (name, revision) = match error.subject() {
+            SchemaSubject::Legacy { name, revision } => (name, revision),
+            SchemaSubject::EventPlatform { uri } => (uri, -1),
+        };
         Self::SchemaUnavailable {
-            name: error.name().to_owned(),
-            revision: error.revision(),
+            name,
+            revision,
             message: error.to_string(),
         }
     }

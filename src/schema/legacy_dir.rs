@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use beacon_parsers::scid::is_valid_schema_name;
 use serde_json::Value;
 
+use super::document::{parse_schema_document, DocumentSyntax};
 use super::draft3::draft3_to_draft4;
 use super::error::{LegacyDirLoadError, LegacyDirProblem, SchemaSourceError};
 use super::source::LegacySchemaSource;
@@ -228,21 +229,13 @@ fn load_file(
         ));
     }
     let bytes = fs::read(path).map_err(|error| format!("cannot read file: {error}"))?;
-    let text = String::from_utf8(bytes).map_err(|_| "file is not valid UTF-8".to_owned())?;
-    let document: Value = match syntax {
-        FileSyntax::Json => {
-            serde_json::from_str(&text).map_err(|error| format!("invalid JSON: {error}"))?
-        }
-        FileSyntax::Yaml => {
-            serde_saphyr::from_str(&text).map_err(|error| format!("invalid YAML: {error}"))?
-        }
-    };
-    if !document.is_object() {
-        return Err(format!(
-            "a schema must be an object (a YAML mapping), found {}",
-            json_kind(&document)
-        ));
-    }
+    let document = parse_schema_document(
+        bytes,
+        match syntax {
+            FileSyntax::Json => DocumentSyntax::Json,
+            FileSyntax::Yaml => DocumentSyntax::Yaml,
+        },
+    )?;
     draft3_to_draft4(&document).map_err(|error| error.to_string())?;
     Ok((name, revision, document))
 }
@@ -267,17 +260,6 @@ fn parse_file_name(file_name: &str) -> Result<(i64, FileSyntax), String> {
         Ok(0) => Err("revision 0 is not a valid revision (revisions start at 1)".to_owned()),
         Ok(revision) => Ok((revision, syntax)),
         Err(_) => Err(format!("revision {stem} is too large")),
-    }
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null (an empty document?)",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

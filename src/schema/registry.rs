@@ -1,53 +1,221 @@
-//! The schema registry: finds legacy schemas in its sources, compiles one validator per SCID on
-//! first use, caches it for the life of the registry, and validates capsules.
+//! The schema registry: one set of schema sources consulted in configuration order, compiled
+//! schemas cached for the life of the registry, and the entry point of the pipeline for both
+//! generations of events.
 //!
-//! Hot path: for an already-compiled SCID, [`SchemaRegistry::validate_capsule`] takes one read
-//! lock, looks the validator up by `(&str, i64)` in a nested `name → revision → validator` map
-//! (no allocation), clones an `Arc`, releases the lock and validates the borrowed capsule.
+//! - Legacy EventLogging: (name, revision) → [`LegacyValidator`] (draft 3 via draft 4), from
+//!   local legacy directories, in-memory sources or a remote API (URL template).
+//! - Event Platform: `$schema` URI → [`EventSchema`] (draft-07/draft-04), from local schema
+//!   repositories, remote base URIs, or an absolute URL on an allowed host.
 //!
-//! Failed lookups are not cached (like the reference): an unknown SCID is searched again for
-//! every event. Negative caching, remote sources and reloading plug in here.
+//! Caching: a compiled schema is kept forever (schema versions are immutable), Event Platform
+//! schemas by the URI string the event used *and* by their `$id`. A failed lookup (not found,
+//! fetch failed, unusable document) is remembered for `negative_cache_ttl`, so an unknown
+//! revision costs one search (one request per remote source) per TTL, not one per event.
+//! Remote documents are also cached by URL in the remote fetcher, which a reloaded registry can
+//! share ([`from_settings_sharing`](SchemaRegistry::from_settings_sharing)).
+//!
+//! Non-blocking use: [`poll_event_schema`](SchemaRegistry::poll_event_schema) and
+//! [`poll_legacy_validator`](SchemaRegistry::poll_legacy_validator) never wait for the network.
+//! Local sources are asked inline; as soon as a lookup reaches a remote source, the rest of it
+//! (remote and later local sources, in order, then compilation) runs on a background fetch
+//! thread and the caller gets [`SchemaPoll::Pending`] with a [`FetchTicket`]. Concurrent
+//! lookups of the same schema share one fetch. The blocking methods are built on the same
+//! machinery.
+//!
+//! Hot path: for an already-compiled schema a lookup takes one read lock, finds the entry by
+//! `&str` (and `i64`) without allocating, and clones an `Arc`.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::Hash;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use serde_json::{Map, Value};
 
-use super::error::{CapsuleValidationError, SchemaLookupError, SchemaSourceError, ScidError};
+use super::draft3::DRAFT4_SCHEMA_URI;
+use super::ep_repository::EventPlatformRepository;
+use super::error::{
+    CapsuleValidationError, SchemaLookupError, SchemaSourceError, SchemaSubject, ScidError,
+};
+use super::event_schema::EventSchema;
+use super::fetch_pool::{Job, SubmitError};
+use super::fetch_ticket::{FetchTicket, Flight, SchemaPoll};
+use super::legacy_dir::LegacyDirSource;
+use super::pending::{PendingLookups, PendingState, Start};
+use super::ref_retriever::SourceRetriever;
+use super::remote_fetcher::{RemoteFetcher, RemoteFetcherSettings};
+use super::schema_uri::{classify_schema_uri, HostAllowlist, SchemaPath, SchemaUriTarget};
 use super::scid::extract_legacy_scid;
+use super::settings::{
+    check_extension, check_http_url, SchemaRegistrySettings, SchemaSettingsError,
+    SchemaSettingsProblem, SchemaSourceSettings,
+};
 use super::source::LegacySchemaSource;
+use super::source_chain::{
+    EventHttpSource, Found, LegacyHttpSource, Query, SourceChain, SourceEntry, Step, Trail,
+};
 use super::validator::LegacyValidator;
 
 /// Compiled validators by schema name, then revision.
 type CompiledValidators = HashMap<String, HashMap<i64, Arc<LegacyValidator>>>;
 
-/// Legacy schema sources plus a cache of compiled validators; shared by all worker threads.
+/// Key of a legacy lookup in the negative cache and the in-flight table.
+type LegacyKey = (String, i64);
+
+/// Schema sources plus caches of compiled schemas; shared by all worker threads.
 pub struct SchemaRegistry {
-    sources: Vec<Box<dyn LegacySchemaSource>>,
-    compiled: RwLock<CompiledValidators>,
+    shared: Arc<Shared>,
 }
 
-impl SchemaRegistry {
-    /// A registry searching `sources` in order (the first source that has a SCID wins).
-    pub fn new(sources: Vec<Box<dyn LegacySchemaSource>>) -> Self {
-        Self {
-            sources,
-            compiled: RwLock::new(HashMap::new()),
+/// The registry's state, shared with its background lookups.
+struct Shared {
+    chain: Arc<SourceChain>,
+    allowlist: HostAllowlist,
+    events: RwLock<HashMap<String, Arc<EventSchema>>>,
+    legacy: RwLock<CompiledValidators>,
+    event_lookups: PendingLookups<String, EventSchema>,
+    legacy_lookups: PendingLookups<LegacyKey, LegacyValidator>,
+}
+
+/// Internal outcome of a non-blocking lookup.
+enum Polled<T> {
+    Ready(Arc<T>),
+    Pending(Arc<Flight<T>>),
+    Failed(SchemaLookupError),
+}
+
+impl<T: Send + Sync + 'static> Polled<T> {
+    fn into_poll(self) -> SchemaPoll<Arc<T>> {
+        match self {
+            Self::Ready(value) => SchemaPoll::Ready(value),
+            Self::Pending(flight) => SchemaPoll::Pending(FetchTicket::new(flight)),
+            Self::Failed(error) => SchemaPoll::Failed(error),
         }
     }
 
-    /// `describe()` of every source, in search order.
-    pub fn source_descriptions(&self) -> Vec<String> {
-        self.sources
-            .iter()
-            .map(|source| source.describe())
-            .collect()
+    fn into_result(self) -> Result<Arc<T>, SchemaLookupError> {
+        match self {
+            Self::Ready(value) => Ok(value),
+            Self::Pending(flight) => flight.wait_result(),
+            Self::Failed(error) => Err(error),
+        }
+    }
+}
+
+impl SchemaRegistry {
+    /// A registry searching the legacy `sources` in order (the first source that has a SCID
+    /// wins), with default settings for everything else (no Event Platform source).
+    pub fn new(sources: Vec<Box<dyn LegacySchemaSource>>) -> Self {
+        let settings = SchemaRegistrySettings::default();
+        let remote = Arc::new(RemoteFetcher::new(
+            RemoteFetcherSettings::from_registry_settings(&settings),
+        ));
+        let entries = sources.into_iter().map(SourceEntry::Legacy).collect();
+        Self::assemble(&settings, entries, HostAllowlist::default(), remote)
     }
 
-    /// Number of validators compiled so far.
+    /// A registry built from `settings`: loads the legacy directories (every file), opens the
+    /// Event Platform repositories (no file is read) and checks every other setting. Starts no
+    /// thread and opens no connection, so it is cheap to call again on reload. Fails listing
+    /// every problem.
+    pub fn from_settings(settings: &SchemaRegistrySettings) -> Result<Self, SchemaSettingsError> {
+        let remote = Arc::new(RemoteFetcher::new(
+            RemoteFetcherSettings::from_registry_settings(settings),
+        ));
+        Self::build(settings, remote)
+    }
+
+    /// Like [`from_settings`](Self::from_settings), sharing `previous`'s remote fetcher
+    /// (documents already fetched, background threads) when the remote-fetch settings are
+    /// unchanged: a reload then fetches nothing again.
+    pub fn from_settings_sharing(
+        settings: &SchemaRegistrySettings,
+        previous: &SchemaRegistry,
+    ) -> Result<Self, SchemaSettingsError> {
+        let wanted = RemoteFetcherSettings::from_registry_settings(settings);
+        let current = previous.shared.chain.remote();
+        let remote = if current.settings == wanted {
+            Arc::clone(current)
+        } else {
+            Arc::new(RemoteFetcher::new(wanted))
+        };
+        Self::build(settings, remote)
+    }
+
+    fn build(
+        settings: &SchemaRegistrySettings,
+        remote: Arc<RemoteFetcher>,
+    ) -> Result<Self, SchemaSettingsError> {
+        let mut problems = Vec::new();
+        let mut problem = |setting: String, message: String| {
+            problems.push(SchemaSettingsProblem { setting, message });
+        };
+        let mut entries = Vec::with_capacity(settings.sources.len());
+        for (index, source) in settings.sources.iter().enumerate() {
+            match source_entry(source) {
+                Ok(entry) => entries.push(entry),
+                Err(message) => problem(format!("sources[{index}]"), message),
+            }
+        }
+        let allowlist = HostAllowlist::new(&settings.allowed_schema_hosts).unwrap_or_else(|e| {
+            problem("allowed_schema_hosts".to_owned(), e);
+            HostAllowlist::default()
+        });
+        if let Some(extension) = &settings.schema_file_extension {
+            if let Err(message) = check_extension(extension) {
+                problem("schema_file_extension".to_owned(), message);
+            }
+        }
+        for (setting, zero) in [
+            ("connect_timeout", settings.connect_timeout.is_zero()),
+            ("fetch_timeout", settings.fetch_timeout.is_zero()),
+            ("fetch_threads", settings.fetch_threads == 0),
+            ("fetch_queue", settings.fetch_queue == 0),
+            ("max_schema_bytes", settings.max_schema_bytes == 0),
+        ] {
+            if zero {
+                problem(setting.to_owned(), "must be positive".to_owned());
+            }
+        }
+        if !problems.is_empty() {
+            return Err(SchemaSettingsError { problems });
+        }
+        Ok(Self::assemble(settings, entries, allowlist, remote))
+    }
+
+    fn assemble(
+        settings: &SchemaRegistrySettings,
+        entries: Vec<SourceEntry>,
+        allowlist: HostAllowlist,
+        remote: Arc<RemoteFetcher>,
+    ) -> Self {
+        let ttl = settings.negative_cache_ttl;
+        let capacity = settings.negative_cache_capacity;
+        Self {
+            shared: Arc::new(Shared {
+                chain: Arc::new(SourceChain::new(
+                    entries,
+                    remote,
+                    settings.schema_file_extension.clone(),
+                )),
+                allowlist,
+                events: RwLock::new(HashMap::new()),
+                legacy: RwLock::new(HashMap::new()),
+                event_lookups: PendingLookups::new(ttl, capacity),
+                legacy_lookups: PendingLookups::new(ttl, capacity),
+            }),
+        }
+    }
+
+    /// Description of every source, in search order.
+    pub fn source_descriptions(&self) -> Vec<String> {
+        self.shared.chain.descriptions()
+    }
+
+    /// Number of legacy validators compiled so far.
     pub fn compiled_count(&self) -> usize {
-        self.compiled
+        self.shared
+            .legacy
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .values()
@@ -55,41 +223,247 @@ impl SchemaRegistry {
             .sum()
     }
 
-    /// The validator of `name` at `revision`: from the cache, or found in the sources,
-    /// compiled and cached.
+    /// Number of Event Platform cache entries (one per `$schema` string looked up, plus one per
+    /// `$id` when it differs).
+    pub fn event_schema_cache_len(&self) -> usize {
+        self.shared
+            .events
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Number of failed lookups currently remembered (legacy and Event Platform).
+    pub fn negative_cache_len(&self) -> usize {
+        self.shared.event_lookups.failure_count() + self.shared.legacy_lookups.failure_count()
+    }
+
+    /// Number of lookups running in the background.
+    pub fn lookups_in_flight(&self) -> usize {
+        self.shared.event_lookups.in_flight_count() + self.shared.legacy_lookups.in_flight_count()
+    }
+
+    /// Number of background fetch threads started so far (none until the first remote
+    /// lookup; shared with registries built with
+    /// [`from_settings_sharing`](Self::from_settings_sharing)).
+    pub fn fetch_threads_started(&self) -> usize {
+        self.shared.chain.remote().pool.started_threads()
+    }
+
+    /// Number of remote documents cached by URL (shared with registries built with
+    /// [`from_settings_sharing`](Self::from_settings_sharing)).
+    pub fn remote_document_count(&self) -> usize {
+        self.shared.chain.remote().http.cached_count()
+    }
+
+    // ---------------------------------------------------------------- Event Platform
+
+    /// The compiled schema of an event's `$schema` URI, blocking until remote sources have
+    /// answered (each request is bounded by the fetch timeout).
+    pub fn event_schema(&self, schema_uri: &str) -> Result<Arc<EventSchema>, SchemaLookupError> {
+        self.poll_event(schema_uri).into_result()
+    }
+
+    /// The compiled schema of an event's `$schema` URI without waiting for the network:
+    /// `Ready`, `Failed`, or `Pending` while a remote lookup runs in the background.
+    pub fn poll_event_schema(&self, schema_uri: &str) -> SchemaPoll<Arc<EventSchema>> {
+        self.poll_event(schema_uri).into_poll()
+    }
+
+    fn poll_event(&self, uri: &str) -> Polled<EventSchema> {
+        if let Some(schema) = self.shared.cached_event(uri) {
+            return Polled::Ready(schema);
+        }
+        let key = uri.to_owned();
+        match self.shared.event_lookups.state(&key) {
+            PendingState::Failed(error) => return Polled::Failed(error),
+            PendingState::InFlight(flight) => return Polled::Pending(flight),
+            PendingState::Unknown => {}
+        }
+        let subject = SchemaSubject::EventPlatform { uri: key.clone() };
+        let path = match classify_schema_uri(uri, &self.shared.allowlist) {
+            Ok(SchemaUriTarget::Path(path)) => path,
+            Ok(SchemaUriTarget::Absolute(url)) => {
+                return self.start_event_lookup(key, subject, RemoteStart::Url(url));
+            }
+            Err(reason) => return Polled::Failed(SchemaLookupError::Refused { uri: key, reason }),
+        };
+        let mut trail = Trail::default();
+        match self
+            .shared
+            .chain
+            .walk(Query::Event(&path), 0, false, &mut trail)
+        {
+            Step::Found(found) => {
+                let result = self.shared.compile_event(&key, found);
+                if let Err(error) = &result {
+                    self.shared.event_lookups.record_failure(key, error.clone());
+                }
+                Polled::from_result(result)
+            }
+            Step::Exhausted => {
+                let error = trail.into_error(subject);
+                self.shared.event_lookups.record_failure(key, error.clone());
+                Polled::Failed(error)
+            }
+            Step::NeedsRemote(from) => {
+                self.start_event_lookup(key, subject, RemoteStart::Chain { path, from, trail })
+            }
+        }
+    }
+
+    fn start_event_lookup(
+        &self,
+        key: String,
+        subject: SchemaSubject,
+        start: RemoteStart,
+    ) -> Polled<EventSchema> {
+        let uri = key.clone();
+        let cache_key = key.clone();
+        self.start_background(
+            |shared| &shared.event_lookups,
+            key,
+            subject.clone(),
+            |shared| shared.cached_event(&cache_key),
+            move |shared| {
+                let found = start.run(&shared.chain, subject)?;
+                shared.compile_event(&uri, found)
+            },
+        )
+    }
+
+    // ---------------------------------------------------------------- legacy
+
+    /// The validator of `name` at `revision`, blocking until remote sources have answered.
     pub fn legacy_validator(
         &self,
         name: &str,
         revision: i64,
     ) -> Result<Arc<LegacyValidator>, SchemaLookupError> {
-        if let Some(validator) = self.cached(name, revision) {
-            return Ok(validator);
-        }
-        let (document, source_description) = self.find(name, revision)?;
-        let validator = LegacyValidator::compile(name, revision, &document).map_err(|error| {
-            SchemaLookupError::Compile {
-                name: name.to_owned(),
-                revision,
-                source_description: source_description.clone(),
-                error,
-            }
-        })?;
-        tracing::debug!(schema = name, revision, source = %source_description, "compiled legacy schema");
-        let mut compiled = self
-            .compiled
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        // Another thread may have compiled the same SCID meanwhile; keep the first one.
-        let slot = compiled
-            .entry(name.to_owned())
-            .or_default()
-            .entry(revision)
-            .or_insert_with(|| Arc::new(validator));
-        Ok(Arc::clone(slot))
+        self.poll_legacy(name, revision).into_result()
     }
 
+    /// The validator of `name` at `revision` without waiting for the network.
+    pub fn poll_legacy_validator(
+        &self,
+        name: &str,
+        revision: i64,
+    ) -> SchemaPoll<Arc<LegacyValidator>> {
+        self.poll_legacy(name, revision).into_poll()
+    }
+
+    fn poll_legacy(&self, name: &str, revision: i64) -> Polled<LegacyValidator> {
+        if let Some(validator) = self.shared.cached_legacy(name, revision) {
+            return Polled::Ready(validator);
+        }
+        let key = (name.to_owned(), revision);
+        match self.shared.legacy_lookups.state(&key) {
+            PendingState::Failed(error) => return Polled::Failed(error),
+            PendingState::InFlight(flight) => return Polled::Pending(flight),
+            PendingState::Unknown => {}
+        }
+        let subject = SchemaSubject::Legacy {
+            name: name.to_owned(),
+            revision,
+        };
+        let mut trail = Trail::default();
+        let query = Query::Legacy { name, revision };
+        match self.shared.chain.walk(query, 0, false, &mut trail) {
+            Step::Found(found) => {
+                let result = self.shared.compile_legacy(name, revision, found);
+                if let Err(error) = &result {
+                    self.shared
+                        .legacy_lookups
+                        .record_failure(key, error.clone());
+                }
+                Polled::from_result(result)
+            }
+            Step::Exhausted => {
+                let error = trail.into_error(subject);
+                self.shared
+                    .legacy_lookups
+                    .record_failure(key, error.clone());
+                Polled::Failed(error)
+            }
+            Step::NeedsRemote(from) => {
+                let (owned_name, cache_name) = (name.to_owned(), name.to_owned());
+                self.start_background(
+                    |shared| &shared.legacy_lookups,
+                    key,
+                    subject.clone(),
+                    |shared| shared.cached_legacy(&cache_name, revision),
+                    move |shared| {
+                        let mut trail = trail;
+                        let query = Query::Legacy {
+                            name: &owned_name,
+                            revision,
+                        };
+                        match shared.chain.walk(query, from, true, &mut trail) {
+                            Step::Found(found) => {
+                                shared.compile_legacy(&owned_name, revision, found)
+                            }
+                            Step::NeedsRemote(_) | Step::Exhausted => {
+                                Err(trail.into_error(subject))
+                            }
+                        }
+                    },
+                )
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- background lookups
+
+    /// Starts `work` on a fetch thread unless the same lookup is running (join it) or failed
+    /// meanwhile. `found_meanwhile` re-checks the positive cache under the in-flight lock.
+    fn start_background<K, T>(
+        &self,
+        lookups: fn(&Shared) -> &PendingLookups<K, T>,
+        key: K,
+        subject: SchemaSubject,
+        found_meanwhile: impl FnOnce(&Shared) -> Option<Arc<T>>,
+        work: impl FnOnce(&Shared) -> Result<Arc<T>, SchemaLookupError> + Send + 'static,
+    ) -> Polled<T>
+    where
+        K: Hash + Eq + Clone + Send + 'static,
+        T: Send + Sync + 'static,
+    {
+        let shared = &self.shared;
+        let flight = match lookups(shared).start(&key, || found_meanwhile(shared)) {
+            Err(found) => return Polled::Ready(found),
+            Ok(Start::Joined(flight)) => return Polled::Pending(flight),
+            Ok(Start::Failed(error)) => return Polled::Failed(error),
+            Ok(Start::Started(flight)) => flight,
+        };
+        let guard = FlightGuard {
+            shared: Arc::clone(shared),
+            lookups,
+            key,
+            subject: subject.clone(),
+            flight: Arc::clone(&flight),
+            settled: false,
+        };
+        let job: Job = Box::new(move || {
+            let result = work(&guard.shared);
+            guard.settle(result);
+        });
+        match shared.chain.remote().pool.submit(job) {
+            Ok(()) => Polled::Pending(flight),
+            Err((error, job)) => {
+                let error = busy_error(subject, &error);
+                // Complete before the job (and its guard) is dropped, so that joiners get
+                // this error rather than the guard's generic one.
+                flight.complete(Err(error.clone()));
+                drop(job);
+                Polled::Failed(error)
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- capsules
+
     /// Validates one capsule: SCID checks (§4.1), then the encapsulated schema of its SCID
-    /// (§4.2).
+    /// (§4.2). Blocking (see [`legacy_validator`](Self::legacy_validator)).
     ///
     /// The JSON-Schema library validates a `&Value`, so this copies the map into a
     /// `Value::Object` when the SCID is usable (about three times the cost of the validation
@@ -136,25 +510,81 @@ impl SchemaRegistry {
             .map_err(|message| CapsuleValidationError::Invalid { message })
     }
 
-    /// Compiles every SCID the sources can list (see [`LegacySchemaSource::known_scids`]), so
-    /// that unusable schemas are reported at start-up. Returns the number compiled and the
-    /// failures.
+    /// Compiles every SCID the local legacy sources can list (see
+    /// [`LegacySchemaSource::known_scids`]), so that unusable schemas are reported at
+    /// start-up. Returns the number compiled and the failures.
     pub fn precompile_known(&self) -> (usize, Vec<SchemaLookupError>) {
+        let scids: Vec<(String, i64)> = self
+            .shared
+            .chain
+            .legacy_sources()
+            .flat_map(|source| source.known_scids())
+            .collect();
         let mut compiled = 0;
         let mut failures = Vec::new();
-        for source in &self.sources {
-            for (name, revision) in source.known_scids() {
-                match self.legacy_validator(&name, revision) {
-                    Ok(_) => compiled += 1,
-                    Err(error) => failures.push(error),
-                }
+        for (name, revision) in scids {
+            match self.legacy_validator(&name, revision) {
+                Ok(_) => compiled += 1,
+                Err(error) => failures.push(error),
             }
         }
         (compiled, failures)
     }
+}
 
-    fn cached(&self, name: &str, revision: i64) -> Option<Arc<LegacyValidator>> {
-        self.compiled
+impl<T> Polled<T> {
+    fn from_result(result: Result<Arc<T>, SchemaLookupError>) -> Self {
+        match result {
+            Ok(value) => Self::Ready(value),
+            Err(error) => Self::Failed(error),
+        }
+    }
+}
+
+/// Where the background part of an Event Platform lookup starts.
+enum RemoteStart {
+    /// Continue the walk of the sources at index `from`.
+    Chain {
+        path: SchemaPath,
+        from: usize,
+        trail: Trail,
+    },
+    /// Fetch an allowed absolute URL.
+    Url(String),
+}
+
+impl RemoteStart {
+    fn run(self, chain: &SourceChain, subject: SchemaSubject) -> Result<Found, SchemaLookupError> {
+        match self {
+            Self::Chain {
+                path,
+                from,
+                mut trail,
+            } => match chain.walk(Query::Event(&path), from, true, &mut trail) {
+                Step::Found(found) => Ok(found),
+                Step::NeedsRemote(_) | Step::Exhausted => Err(trail.into_error(subject)),
+            },
+            Self::Url(url) => {
+                let mut trail = Trail::default();
+                chain
+                    .fetch_url(&url, &mut trail)
+                    .ok_or_else(|| trail.into_error(subject))
+            }
+        }
+    }
+}
+
+impl Shared {
+    fn cached_event(&self, uri: &str) -> Option<Arc<EventSchema>> {
+        self.events
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(uri)
+            .map(Arc::clone)
+    }
+
+    fn cached_legacy(&self, name: &str, revision: i64) -> Option<Arc<LegacyValidator>> {
+        self.legacy
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(name)
@@ -162,33 +592,183 @@ impl SchemaRegistry {
             .map(Arc::clone)
     }
 
-    /// The schema document and the description of the source that has it. A source error is
-    /// reported only if no later source has the schema.
-    fn find(&self, name: &str, revision: i64) -> Result<(Value, String), SchemaLookupError> {
-        let mut first_failure: Option<(String, SchemaSourceError)> = None;
-        for source in &self.sources {
-            match source.lookup(name, revision) {
-                Ok(Some(document)) => return Ok((document, source.describe())),
-                Ok(None) => {}
-                Err(error) => {
-                    tracing::warn!(schema = name, revision, source = %source.describe(), %error, "schema source failed");
-                    first_failure.get_or_insert((source.describe(), error));
-                }
+    /// Compiles (or reuses, by `$id`) the schema found for `uri` and caches it under `uri`
+    /// and its `$id`.
+    fn compile_event(
+        &self,
+        uri: &str,
+        found: Found,
+    ) -> Result<Arc<EventSchema>, SchemaLookupError> {
+        let existing = declared_id(&found.document).and_then(|id| self.cached_event(id));
+        let schema = match existing {
+            Some(schema) => schema,
+            None => {
+                let retriever = SourceRetriever {
+                    chain: Arc::clone(&self.chain),
+                    allowlist: self.allowlist.clone(),
+                };
+                let origin = found.origin.clone();
+                let schema = EventSchema::compile_with(
+                    uri.to_owned(),
+                    origin,
+                    found.document,
+                    Some(retriever),
+                )
+                .map_err(|error| SchemaLookupError::Compile {
+                    subject: SchemaSubject::EventPlatform {
+                        uri: uri.to_owned(),
+                    },
+                    source_description: found.origin,
+                    error,
+                })?;
+                tracing::debug!(
+                    uri,
+                    origin = schema.origin(),
+                    id = schema.id(),
+                    "compiled event schema"
+                );
+                Arc::new(schema)
+            }
+        };
+        let mut events = self.events.write().unwrap_or_else(PoisonError::into_inner);
+        // Another thread may have compiled the same schema meanwhile; keep the first one.
+        let stored = Arc::clone(events.entry(uri.to_owned()).or_insert(schema));
+        if let Some(id) = stored.id() {
+            if !events.contains_key(id) {
+                events.insert(id.to_owned(), Arc::clone(&stored));
             }
         }
-        Err(match first_failure {
-            Some((source_description, error)) => SchemaLookupError::Source {
-                name: name.to_owned(),
-                revision,
-                source_description,
-                error,
-            },
-            None => SchemaLookupError::NotFound {
-                name: name.to_owned(),
-                revision,
-                searched: self.source_descriptions(),
-            },
-        })
+        Ok(stored)
+    }
+
+    /// Compiles the legacy schema found for `name`/`revision` and caches it.
+    fn compile_legacy(
+        &self,
+        name: &str,
+        revision: i64,
+        found: Found,
+    ) -> Result<Arc<LegacyValidator>, SchemaLookupError> {
+        let validator =
+            LegacyValidator::compile(name, revision, &found.document).map_err(|error| {
+                SchemaLookupError::Compile {
+                    subject: SchemaSubject::Legacy {
+                        name: name.to_owned(),
+                        revision,
+                    },
+                    source_description: found.origin.clone(),
+                    error,
+                }
+            })?;
+        tracing::debug!(schema = name, revision, source = %found.origin, "compiled legacy schema");
+        let mut compiled = self.legacy.write().unwrap_or_else(PoisonError::into_inner);
+        // Another thread may have compiled the same SCID meanwhile; keep the first one.
+        let slot = compiled
+            .entry(name.to_owned())
+            .or_default()
+            .entry(revision)
+            .or_insert_with(|| Arc::new(validator));
+        Ok(Arc::clone(slot))
+    }
+}
+
+/// The `$id` a schema document declares (`id` for draft-04 documents).
+fn declared_id(document: &Value) -> Option<&str> {
+    let is_draft4 = document
+        .get("$schema")
+        .and_then(Value::as_str)
+        .is_some_and(|uri| {
+            uri.trim_end_matches('#') == DRAFT4_SCHEMA_URI.trim_end_matches('#')
+                || uri.trim_end_matches('#') == "https://json-schema.org/draft-04/schema"
+        });
+    let keyword = if is_draft4 { "id" } else { "$id" };
+    document.get(keyword).and_then(Value::as_str)
+}
+
+/// The error of a lookup that could not be queued.
+fn busy_error(subject: SchemaSubject, error: &SubmitError) -> SchemaLookupError {
+    SchemaLookupError::Source {
+        subject,
+        source_description: "background schema fetcher".to_owned(),
+        error: Box::new(SchemaSourceError::Unreachable {
+            location: "the remote schema sources".to_owned(),
+            reason: error.to_string(),
+        }),
+        also_searched: Vec::new(),
+    }
+}
+
+/// Finishes a background lookup exactly once: with its result, or, if the job is dropped or
+/// panics before that, with an "abandoned" error that is not negatively cached.
+struct FlightGuard<K: Hash + Eq + Clone, T> {
+    shared: Arc<Shared>,
+    lookups: fn(&Shared) -> &PendingLookups<K, T>,
+    key: K,
+    subject: SchemaSubject,
+    flight: Arc<Flight<T>>,
+    settled: bool,
+}
+
+impl<K: Hash + Eq + Clone, T> FlightGuard<K, T> {
+    /// Stores the result: the positive cache was filled by the work itself; a failure goes
+    /// to the negative cache. Then wakes the waiters.
+    fn settle(mut self, result: Result<Arc<T>, SchemaLookupError>) {
+        let failure = result.as_ref().err().cloned();
+        (self.lookups)(&self.shared).finish(&self.key, failure);
+        self.flight.complete(result);
+        self.settled = true;
+    }
+}
+
+impl<K: Hash + Eq + Clone, T> Drop for FlightGuard<K, T> {
+    fn drop(&mut self) {
+        if !self.settled {
+            (self.lookups)(&self.shared).finish(&self.key, None);
+            self.flight.complete(Err(SchemaLookupError::Source {
+                subject: self.subject.clone(),
+                source_description: "background schema fetcher".to_owned(),
+                error: Box::new(SchemaSourceError::Unreachable {
+                    location: "the remote schema sources".to_owned(),
+                    reason: "the background lookup was abandoned".to_owned(),
+                }),
+                also_searched: Vec::new(),
+            }));
+        }
+    }
+}
+
+/// Builds the source for one source setting; the error says what is wrong.
+fn source_entry(settings: &SchemaSourceSettings) -> Result<SourceEntry, String> {
+    match settings {
+        SchemaSourceSettings::LegacyDirectory(path) => LegacyDirSource::load(path)
+            .map(|source| SourceEntry::Legacy(Box::new(source)))
+            .map_err(|error| error.to_string()),
+        SchemaSourceSettings::EventPlatformRepository(path) => {
+            EventPlatformRepository::open(path).map(SourceEntry::Repository)
+        }
+        SchemaSourceSettings::EventPlatformHttp { base_uri } => {
+            check_http_url(base_uri)?;
+            if base_uri.contains(['?', '#']) {
+                return Err(format!(
+                    "{base_uri:?}: a schema base URI cannot have a query or a fragment"
+                ));
+            }
+            Ok(SourceEntry::EventHttp(EventHttpSource {
+                base_uri: base_uri.clone(),
+            }))
+        }
+        SchemaSourceSettings::LegacyHttp { url_template } => {
+            check_http_url(url_template)?;
+            for placeholder in ["{name}", "{revision}"] {
+                if !url_template.contains(placeholder) {
+                    return Err(format!(
+                        "{url_template:?}: a legacy schema URL template needs {placeholder}"
+                    ));
+                }
+            }
+            Ok(SourceEntry::LegacyHttp(LegacyHttpSource {
+                url_template: url_template.clone(),
+            }))
+        }
     }
 }
 
@@ -197,6 +777,7 @@ impl fmt::Debug for SchemaRegistry {
         f.debug_struct("SchemaRegistry")
             .field("sources", &self.source_descriptions())
             .field("compiled", &self.compiled_count())
+            .field("event_schemas", &self.event_schema_cache_len())
             .finish()
     }
 }
@@ -352,8 +933,10 @@ mod tests {
         assert_eq!(
             empty.legacy_validator("Generic", 13).map(|_| ()),
             Err(SchemaLookupError::NotFound {
-                name: "Generic".to_owned(),
-                revision: 13,
+                subject: SchemaSubject::Legacy {
+                    name: "Generic".to_owned(),
+                    revision: 13
+                },
                 searched: Vec::new()
             })
         );
@@ -447,11 +1030,20 @@ mod tests {
         assert_eq!(
             error.message(),
             "Schema Other revision 13: failing source: \
-             Schema fetch from test://Other failed: connection refused"
+             Schema fetch from test://Other failed: connection refused \
+             (also searched: test schemas)"
         );
-        // Failures are not cached: the next event asks again.
+        assert_eq!(
+            registry
+                .legacy_validator("Other", 13)
+                .map(|_| ())
+                .map_err(|e| e.reason()),
+            Err("schema_fetch")
+        );
+        // Failures are negatively cached: the next events do not ask again within the TTL.
         let _ = registry.validate_capsule_value(&set(tv1_capsule(), "schema", json!("Other")));
-        assert_eq!(failing.0.load(Ordering::SeqCst), 3);
+        assert_eq!(failing.0.load(Ordering::SeqCst), 2);
+        assert_eq!(registry.negative_cache_len(), 1);
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! Where legacy event schemas come from.
 //!
 //! A [`LegacySchemaSource`] answers "the draft-3 schema of (name, revision)": found, not here,
-//! or failed. The [`SchemaRegistry`](super::SchemaRegistry) asks its sources in order and caches
-//! what it compiles, so a source need not cache. Implementations: the local legacy directory
-//! ([`LegacyDirSource`](super::LegacyDirSource)) and the in-memory
-//! [`InMemorySchemaSource`](super::InMemorySchemaSource); a remote (HTTP) source fits the same
-//! trait.
+//! or failed, without blocking for long (it is asked on the caller's thread). The
+//! [`SchemaRegistry`](super::SchemaRegistry) asks its sources in order and caches what it
+//! compiles (and what failed, for a while), so a source need not cache. Implementations: the
+//! local legacy directory ([`LegacyDirSource`](super::LegacyDirSource)) and the in-memory
+//! [`InMemorySchemaSource`](super::InMemorySchemaSource). Remote legacy schemas (a URL template)
+//! are a source kind of the registry itself
+//! ([`SchemaSourceSettings::LegacyHttp`](super::SchemaSourceSettings::LegacyHttp)), because
+//! their lookups run on background threads.
 
 use serde_json::Value;
 

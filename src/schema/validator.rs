@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::capsule_schema::encapsulate;
 use super::draft3::draft3_to_draft4;
 use super::error::SchemaCompileError;
+use super::first_error::first_error_message;
 
 /// The draft-4 document a legacy event schema is validated with: the encapsulated, converted
 /// schema. Exposed for diagnostics and tests.
@@ -65,20 +66,7 @@ impl LegacyValidator {
     /// `/event/recipientUserId: "12" is not of type "integer"`), or the bare message when the
     /// error is about the capsule itself (e.g. `"wiki" is a required property`).
     pub fn validate(&self, capsule: &Value) -> Result<(), String> {
-        if self.validator.is_valid(capsule) {
-            return Ok(());
-        }
-        match self.validator.validate(capsule) {
-            Ok(()) => Ok(()),
-            Err(error) => {
-                let path = error.instance_path().to_string();
-                Err(if path.is_empty() {
-                    error.to_string()
-                } else {
-                    format!("{path}: {error}")
-                })
-            }
-        }
+        first_error_message(&self.validator, capsule)
     }
 }
 

@@ -1,4 +1,4 @@
-//! Sources: where raw lines come from (stdin, files read once, files followed).
+//! Sources: where raw lines come from (stdin, files read once, files followed by the tailer).
 //!
 //! Each source runs on its own thread, cuts its input into [`LineBatch`]es and sends them into a
 //! bounded channel: when the pipeline is full, `send` blocks and reading pauses (backpressure).
@@ -6,10 +6,10 @@
 
 mod batch;
 mod delivery;
-mod file_follow;
 mod file_once;
 mod line_assembler;
 mod stream_reader;
+pub mod tail;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,8 +19,8 @@ use crossbeam_channel::Sender;
 
 pub use batch::{BatchBuilder, LineBatch, OverlongLine};
 pub use delivery::{DeliveryTracker, StreamDelivery};
-pub use file_follow::{FollowSettings, ReadFrom};
 pub use line_assembler::LineAssembler;
+pub use tail::{ReadFrom, TailSettings};
 
 /// Batch and line limits shared by all sources.
 #[derive(Debug, Clone, Copy)]
@@ -50,8 +50,8 @@ pub enum SourceSpec {
     Stdin,
     /// These files, each to its end, in order.
     FilesOnce(Vec<PathBuf>),
-    /// Files matching glob patterns, followed as they grow (until stopped).
-    FilesFollow(FollowSettings),
+    /// Files matching glob patterns, followed as they grow (until stopped), with checkpoints.
+    FilesTail(TailSettings),
 }
 
 impl SourceSpec {
@@ -60,7 +60,7 @@ impl SourceSpec {
         match self {
             SourceSpec::Stdin => "stdin",
             SourceSpec::FilesOnce(_) => "files",
-            SourceSpec::FilesFollow(_) => "files",
+            SourceSpec::FilesTail(_) => "files",
         }
     }
 }
@@ -87,6 +87,9 @@ pub enum SourceError {
     /// The pipeline is gone (its workers stopped), so nothing more can be sent.
     #[error("the pipeline stopped accepting input")]
     PipelineClosed,
+    /// The tailer's checkpoint store cannot be opened or written.
+    #[error("checkpoints: {0}")]
+    Checkpoint(#[source] tail::CheckpointError),
 }
 
 /// Everything a running source needs: where to send batches, whom to tell about acks, when to stop.
@@ -156,6 +159,6 @@ pub fn run_source(spec: &SourceSpec, ctx: &SourceContext) -> Result<u64, SourceE
             stream_reader::read_to_end(ctx, 0, "stdin", lock)
         }
         SourceSpec::FilesOnce(paths) => file_once::read_files(ctx, paths),
-        SourceSpec::FilesFollow(settings) => file_follow::follow(ctx, settings),
+        SourceSpec::FilesTail(settings) => tail::follow(ctx, settings),
     }
 }

@@ -20,7 +20,7 @@
 //!    `\n` would otherwise match differently, so every `$` becomes `(?:\n?\z)`.
 //!
 //! Remaining engine differences (Unicode digits and case folding) are listed in
-//! `docs/compat-notes/useragent.md`.
+//! `docs/COMPATIBILITY.md`.
 
 use std::borrow::Cow;
 

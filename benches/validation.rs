@@ -1,0 +1,69 @@
+//! Stage 5: capsule validation by the schema registry (SCID checks, then the compiled
+//! encapsulated draft-3 schema), for the small Echo schema and the 30-property NavigationTiming
+//! schema, on valid capsules parsed from generated lines. Validators are compiled before
+//! measuring (the registry caches them for its lifetime).
+
+mod common;
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use serde_json::{Map, Value};
+
+use beacon_processor::schema::SchemaRegistry;
+
+/// Schemas measured: (name, revision).
+const SCHEMAS: &[(&str, i64)] = &[("Echo", 7_731_316), ("NavigationTiming", 18_988_839)];
+
+/// The parsed capsules of `name` that the registry finds valid.
+fn valid_capsules_of(
+    registry: &SchemaRegistry,
+    capsules: &[Map<String, Value>],
+    name: &str,
+) -> Vec<Map<String, Value>> {
+    capsules
+        .iter()
+        .filter(|capsule| capsule.get("schema").and_then(Value::as_str) == Some(name))
+        .filter(|capsule| registry.validate_capsule(capsule).is_ok())
+        .cloned()
+        .collect()
+}
+
+fn validation(c: &mut Criterion) {
+    let registry = common::schema_registry();
+    let capsules = common::parsed_capsules(&common::lines(common::LINE_COUNT));
+    let mut group = common::group(c, "validation");
+    for &(name, revision) in SCHEMAS {
+        if let Err(e) = registry.legacy_validator(name, revision) {
+            panic!("schema {name} revision {revision}: {e}");
+        }
+        let mut maps = valid_capsules_of(&registry, &capsules, name);
+        assert!(!maps.is_empty(), "no valid {name} capsule was generated");
+        let values: Vec<Value> = maps.iter().cloned().map(Value::Object).collect();
+
+        group.throughput(common::elements(&values));
+        group.bench_function(format!("{name}/value"), |b| {
+            b.iter(|| {
+                for capsule in &values {
+                    let _ = black_box(registry.validate_capsule_value(black_box(capsule)));
+                }
+            });
+        });
+        group.throughput(common::elements(&maps));
+        group.bench_function(format!("{name}/in_place"), |b| {
+            b.iter(|| {
+                for capsule in maps.iter_mut() {
+                    let _ = black_box(registry.validate_capsule_in_place(black_box(capsule)));
+                }
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion_config();
+    targets = validation
+}
+criterion_main!(benches);

@@ -1,0 +1,201 @@
+//! Enrichment before validation, the way EventGate does it (reference eventgate.md §5): each
+//! field is set only if the event's schema declares it and the event does not already have it
+//! (an explicit `null` is kept).
+
+use serde_json::{Map, Value};
+
+use super::set_if_absent;
+
+/// Header-derived values are cut to this many characters, like EventGate.
+pub const MAX_HEADER_VALUE_CHARS: usize = 400;
+
+/// What enrichment needs to know about an event's schema.
+pub trait SchemaShape {
+    /// Whether the schema declares a property at `pointer` (e.g. `/meta/id`), or the property's
+    /// parent is a map (`additionalProperties` schema) that admits it.
+    fn declares(&self, pointer: &str) -> bool;
+    /// The schema's `title`.
+    fn title(&self) -> Option<&str>;
+    /// Fills schema `default`s into objects of the event that lack them.
+    fn apply_defaults(&self, event: &mut Value);
+}
+
+/// Facts about the request that carried the event, from the raw line.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestFacts<'a> {
+    /// Deterministic event id (hyphenated uuid), for `meta.id`.
+    pub event_id: Option<String>,
+    /// Receive time, ISO-8601, for `meta.dt` (and `dt` of `analytics/legacy/*` events).
+    pub received_dt: Option<String>,
+    /// The user agent, without varnishkafka's quotes.
+    pub user_agent: Option<&'a str>,
+    /// The client IP (`-` and empty mean unknown).
+    pub client_ip: Option<&'a str>,
+    /// The parsed user agent (the legacy 10-key object), for a declared `useragent` field.
+    pub user_agent_object: Option<Value>,
+}
+
+/// Enriches `event` in place for `schema`; `now_iso` stands in for a missing receive time.
+pub fn enrich(
+    event: &mut Map<String, Value>,
+    schema: &dyn SchemaShape,
+    facts: &RequestFacts<'_>,
+    now_iso: &str,
+) {
+    let received = facts.received_dt.as_deref().unwrap_or(now_iso);
+    if schema.declares("/meta/id") {
+        if let Some(id) = &facts.event_id {
+            set_if_absent(event, "/meta/id", Value::from(id.as_str()));
+        }
+    }
+    if schema.declares("/meta/dt") {
+        set_if_absent(event, "/meta/dt", Value::from(received));
+    }
+    let legacy = schema
+        .title()
+        .is_some_and(|t| t.starts_with("analytics/legacy"));
+    if legacy && schema.declares("/dt") {
+        set_if_absent(event, "/dt", Value::from(received));
+    }
+    if let Some(ua) = facts.user_agent {
+        if schema.declares("/http/request_headers/user-agent") {
+            set_if_absent(
+                event,
+                "/http/request_headers/user-agent",
+                Value::from(truncate_chars(ua, MAX_HEADER_VALUE_CHARS)),
+            );
+        }
+    }
+    if let Some(ip) = facts.client_ip.filter(|ip| !ip.is_empty() && *ip != "-") {
+        if schema.declares("/http/client_ip") {
+            set_if_absent(
+                event,
+                "/http/client_ip",
+                Value::from(truncate_chars(ip, MAX_HEADER_VALUE_CHARS)),
+            );
+        }
+    }
+    if let Some(ua) = &facts.user_agent_object {
+        if schema.declares("/useragent") {
+            set_if_absent(event, "/useragent", ua.clone());
+        }
+    }
+    let mut whole = Value::Object(std::mem::take(event));
+    schema.apply_defaults(&mut whole);
+    if let Value::Object(map) = whole {
+        *event = map;
+    }
+}
+
+impl SchemaShape for crate::schema::EventSchema {
+    fn declares(&self, pointer: &str) -> bool {
+        crate::schema::EventSchema::declares(self, pointer)
+    }
+    fn title(&self) -> Option<&str> {
+        crate::schema::EventSchema::title(self)
+    }
+    fn apply_defaults(&self, event: &mut Value) {
+        crate::schema::EventSchema::apply_defaults(self, event);
+    }
+}
+
+fn truncate_chars(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => &text[..at],
+        None => text,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A schema shape from a list of declared pointers.
+    pub(crate) struct Declared(pub Vec<&'static str>, pub Option<&'static str>);
+
+    impl SchemaShape for Declared {
+        fn declares(&self, pointer: &str) -> bool {
+            self.0.contains(&pointer)
+        }
+        fn title(&self) -> Option<&str> {
+            self.1
+        }
+        fn apply_defaults(&self, event: &mut Value) {
+            if self.0.contains(&"/test") {
+                if let Some(map) = event.as_object_mut() {
+                    map.entry("test").or_insert(json!("default value"));
+                }
+            }
+        }
+    }
+
+    fn facts() -> RequestFacts<'static> {
+        RequestFacts {
+            event_id: Some("c30e6e3c-d278-5ebe-8f79-33b22114e742".into()),
+            received_dt: Some("2019-12-20T10:11:12Z".into()),
+            user_agent: Some("Mozilla/5.0"),
+            client_ip: Some("192.0.2.1"),
+            user_agent_object: Some(json!({"browser_family": "Other"})),
+        }
+    }
+
+    #[test]
+    fn only_declared_and_absent_fields_are_set() {
+        let schema = Declared(
+            vec![
+                "/meta/id",
+                "/meta/dt",
+                "/dt",
+                "/http/request_headers/user-agent",
+                "/test",
+            ],
+            Some("test/event"),
+        );
+        let mut event =
+            json!({"$schema": "/test/event/1.0.0", "meta": {"stream": "s", "dt": null}})
+                .as_object()
+                .cloned()
+                .unwrap();
+        enrich(&mut event, &schema, &facts(), "2030-01-01T00:00:00Z");
+        assert_eq!(
+            Value::Object(event),
+            json!({"$schema": "/test/event/1.0.0", "meta": {"stream": "s", "dt": null, "id": "c30e6e3c-d278-5ebe-8f79-33b22114e742"},
+                   "http": {"request_headers": {"user-agent": "Mozilla/5.0"}}, "test": "default value"})
+        );
+    }
+
+    #[test]
+    fn legacy_schemas_get_dt_client_ip_and_useragent() {
+        let schema = Declared(
+            vec!["/meta/dt", "/dt", "/http/client_ip", "/useragent"],
+            Some("analytics/legacy/test"),
+        );
+        let mut event = Map::new();
+        let mut f = facts();
+        f.received_dt = None;
+        enrich(&mut event, &schema, &f, "2030-01-01T00:00:00Z");
+        assert_eq!(event["dt"], "2030-01-01T00:00:00Z");
+        assert_eq!(event["meta"]["dt"], "2030-01-01T00:00:00Z");
+        assert_eq!(event["http"]["client_ip"], "192.0.2.1");
+        assert_eq!(event["useragent"]["browser_family"], "Other");
+    }
+
+    #[test]
+    fn header_values_are_cut_at_400_chars() {
+        let schema = Declared(vec!["/http/request_headers/user-agent"], None);
+        let long = "é".repeat(500);
+        let mut f = facts();
+        f.user_agent = Some(&long);
+        let mut event = Map::new();
+        enrich(&mut event, &schema, &f, "now");
+        assert_eq!(
+            event["http"]["request_headers"]["user-agent"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .count(),
+            400
+        );
+    }
+}

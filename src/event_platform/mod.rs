@@ -1,0 +1,83 @@
+//! Event Platform events: events that name their schema with `$schema` and their stream with
+//! `meta.stream` (EventGate conventions), and legacy capsules converted into such events.
+//!
+//! - [`enrich`]: fields EventGate sets before validating (only those the schema declares and the
+//!   event lacks): `meta.id`, `meta.dt`, `dt` for `analytics/legacy/*`, the user-agent header,
+//!   the client IP, then schema defaults.
+//! - [`legacy_conversion`]: a legacy capsule as an `analytics/legacy/<name>` event on stream
+//!   `eventlogging_<Name>`.
+//! - [`error_event`]: the EventGate error event (`/error/2.1.0`).
+
+pub mod enrich;
+pub mod error_event;
+pub mod legacy_conversion;
+
+use serde_json::{Map, Value};
+
+/// The value at a dotted path (`meta.stream`) of an event, if present.
+pub fn get_path<'a>(event: &'a Map<String, Value>, dotted: &str) -> Option<&'a Value> {
+    let mut parts = dotted.split('.');
+    let first = parts.next()?;
+    let mut current = event.get(first)?;
+    for part in parts {
+        current = current.as_object()?.get(part)?;
+    }
+    Some(current)
+}
+
+/// Sets `value` at a JSON pointer (`/meta/id`) unless something is already there, creating
+/// intermediate objects as needed. Does nothing if an intermediate value is not an object.
+pub fn set_if_absent(event: &mut Map<String, Value>, pointer: &str, value: Value) {
+    let mut parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+    let Some(last) = parts.pop() else {
+        return;
+    };
+    let mut current = event;
+    for part in parts {
+        let entry = current
+            .entry(part.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        match entry {
+            Value::Object(map) => current = map,
+            _ => return,
+        }
+    }
+    current.entry(last.to_owned()).or_insert(value);
+}
+
+/// The parsed user agent as an Event Platform `useragent` object: keys whose value is null
+/// (an unknown major/minor version) are left out, because Event Platform schemas type them as
+/// plain strings (a missing field reads as null downstream).
+pub fn useragent_object(user_agent: Value) -> Value {
+    match user_agent {
+        Value::Object(map) => {
+            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths() {
+        let mut event = json!({"meta": {"stream": "s"}, "x": 1})
+            .as_object()
+            .cloned()
+            .unwrap();
+        assert_eq!(get_path(&event, "meta.stream"), Some(&json!("s")));
+        assert_eq!(get_path(&event, "meta.id"), None);
+        assert_eq!(get_path(&event, "x.y"), None);
+        set_if_absent(&mut event, "/meta/id", json!("i"));
+        set_if_absent(&mut event, "/meta/stream", json!("other"));
+        set_if_absent(&mut event, "/http/request_headers/user-agent", json!("ua"));
+        set_if_absent(&mut event, "/x/y", json!(2));
+        assert_eq!(
+            Value::Object(event),
+            json!({"meta": {"stream": "s", "id": "i"}, "x": 1, "http": {"request_headers": {"user-agent": "ua"}}})
+        );
+    }
+}

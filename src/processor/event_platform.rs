@@ -1,0 +1,374 @@
+//! The Event Platform path: `$schema` + `meta.stream` events, and converted legacy capsules.
+//!
+//! resolve the schema -> look up the stream -> require schema `title` == stream `schema_title`
+//! -> enrich (only fields the schema declares and the event lacks) -> validate -> route to
+//! `topic_prefix + stream` (no prefix for `eventlogging_*` streams). Every failure, including
+//! an unknown stream, a title mismatch or an unloadable schema, becomes an EventGate error event
+//! on the configured error stream with its own reason.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use beacon_parsers::capsule::{DecodedLine, LineContext};
+use beacon_parsers::datetime::iso_to_unix_millis;
+
+use crate::catalog::CatalogSnapshot;
+use crate::event_platform::enrich::{enrich, RequestFacts};
+use crate::event_platform::error_event::{error_event, EventFailure};
+use crate::event_platform::get_path;
+use crate::event_platform::legacy_conversion::{convert, ConversionTarget};
+use crate::record::{Outcome, OutputRecord};
+use crate::schema::{EventSchema, FetchTicket, SchemaLookupError, SchemaPoll};
+use crate::streams::topic_for_stream;
+
+use super::legacy::serialize;
+use super::{Clock, Lookup, Processed, Worker};
+
+/// Why an Event Platform event failed, with its bounded reason.
+struct Failure {
+    reason: &'static str,
+    error_type: &'static str,
+    message: String,
+}
+
+impl Failure {
+    fn new(reason: &'static str, error_type: &'static str, message: impl Into<String>) -> Self {
+        Failure {
+            reason,
+            error_type,
+            message: message.into(),
+        }
+    }
+
+    fn lookup(error: &SchemaLookupError) -> Self {
+        Failure::new(error.reason(), "SchemaLoadError", error.to_string())
+    }
+}
+
+/// The outcome of a schema lookup.
+enum Resolved {
+    Ready(Arc<EventSchema>),
+    Pending(FetchTicket),
+    Failed(Failure),
+}
+
+impl Worker<'_> {
+    /// An event that names its own `$schema`.
+    pub(super) fn event_platform(
+        &mut self,
+        snapshot: &CatalogSnapshot,
+        decoded: DecodedLine<'_>,
+        line: &str,
+        clock: Clock,
+        lookup: Lookup,
+    ) -> Processed {
+        let context = match self.processor.parser.line_context(&decoded) {
+            Ok(context) => context,
+            Err(error) => {
+                let failure = Failure::new(error.reason(), "ParseError", error.to_string());
+                let event = decoded.into_object();
+                return Processed::Record(self.failed(failure, Some(&event), line, clock));
+            }
+        };
+        let event = decoded.into_object();
+        let Some(uri) = event
+            .get("$schema")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            let failure = Failure::new(
+                "schema_missing",
+                "MissingFieldError",
+                "$schema must be a string",
+            );
+            return Processed::Record(self.failed(failure, Some(&event), line, clock));
+        };
+        let schema = match self.resolve(snapshot, &uri, lookup) {
+            Resolved::Ready(schema) => schema,
+            Resolved::Pending(ticket) => return Processed::Pending(ticket),
+            Resolved::Failed(failure) => {
+                return Processed::Record(self.failed(failure, Some(&event), line, clock))
+            }
+        };
+        let facts = self.facts(&context, &schema);
+        Processed::Record(self.deliver(snapshot, event, &schema, &facts, line, clock))
+    }
+
+    /// A legacy capsule whose schema is configured for conversion to Event Platform.
+    pub(super) fn converted_legacy(
+        &mut self,
+        snapshot: &CatalogSnapshot,
+        decoded: DecodedLine<'_>,
+        line: &str,
+        clock: Clock,
+        lookup: Lookup,
+    ) -> Processed {
+        let context = self
+            .processor
+            .parser
+            .line_context(&decoded)
+            .unwrap_or_default();
+        let name = decoded
+            .object()
+            .get("schema")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if !beacon_parsers::scid::is_valid_schema_name(&name) {
+            let failure = Failure::new(
+                "validation",
+                "ValidationError",
+                format!("Invalid schema name: {name}"),
+            );
+            let event = decoded.into_object();
+            return Processed::Record(self.failed(failure, Some(&event), line, clock));
+        }
+        let target =
+            ConversionTarget::for_schema(&name, self.processor.settings.conversion_version(&name));
+        let schema = match self.resolve(snapshot, &target.schema_uri, lookup) {
+            Resolved::Ready(schema) => schema,
+            Resolved::Pending(ticket) => return Processed::Pending(ticket),
+            Resolved::Failed(failure) => {
+                let event = decoded.into_object();
+                return Processed::Record(self.failed(failure, Some(&event), line, clock));
+            }
+        };
+        let capsule = match self.processor.parser.build_capsule(
+            decoded,
+            &mut self.user_agents,
+            clock.unix_micros,
+        ) {
+            Ok(capsule) => capsule,
+            Err(error) => {
+                let failure = Failure::new(error.reason(), "ParseError", error.to_string());
+                return Processed::Record(self.failed(failure, None, line, clock));
+            }
+        };
+        let event = convert(
+            capsule,
+            &target,
+            schema.id(),
+            schema.as_ref(),
+            context.user_agent_unquoted(),
+        );
+        let facts = self.facts(&context, &schema);
+        Processed::Record(self.deliver(snapshot, event, &schema, &facts, line, clock))
+    }
+
+    /// Looks the schema up; in poll mode a running fetch gives its ticket.
+    fn resolve(&self, snapshot: &CatalogSnapshot, uri: &str, lookup: Lookup) -> Resolved {
+        match lookup {
+            Lookup::Poll => match snapshot.registry.poll_event_schema(uri) {
+                SchemaPoll::Ready(schema) => Resolved::Ready(schema),
+                SchemaPoll::Pending(ticket) => Resolved::Pending(ticket),
+                SchemaPoll::Failed(error) => Resolved::Failed(Failure::lookup(&error)),
+            },
+            Lookup::Block => match snapshot.registry.event_schema(uri) {
+                Ok(schema) => Resolved::Ready(schema),
+                Err(error) => Resolved::Failed(Failure::lookup(&error)),
+            },
+        }
+    }
+
+    fn facts<'l>(&mut self, context: &LineContext<'l>, schema: &EventSchema) -> RequestFacts<'l> {
+        let user_agent_object = if schema.declares("/useragent") {
+            context
+                .user_agent
+                .and_then(|ua| self.user_agents.parse(ua).ok())
+                .map(|info| crate::event_platform::useragent_object(info.to_json()))
+        } else {
+            None
+        };
+        RequestFacts {
+            event_id: context.event_id(),
+            received_dt: context.received_dt.clone(),
+            user_agent: context.user_agent_unquoted(),
+            client_ip: context.ip,
+            user_agent_object,
+        }
+    }
+
+    /// Stream check, enrichment, validation and routing of an event whose schema is loaded.
+    fn deliver(
+        &self,
+        snapshot: &CatalogSnapshot,
+        mut event: Map<String, Value>,
+        schema: &EventSchema,
+        facts: &RequestFacts<'_>,
+        line: &str,
+        clock: Clock,
+    ) -> OutputRecord {
+        let Some(stream) = get_path(&event, "meta.stream")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            let failure = Failure::new(
+                "stream_missing",
+                "MissingFieldError",
+                "meta.stream must be a string",
+            );
+            return self.failed(failure, Some(&event), line, clock);
+        };
+        let described = || {
+            format!(
+                "event of schema at {} destined to stream {stream}",
+                event
+                    .get("$schema")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown")
+            )
+        };
+        let settings = match &snapshot.streams {
+            None => None,
+            Some(streams) => match streams.lookup(&stream) {
+                None => {
+                    let message = format!(
+                        "{} is not allowed in stream; {stream} is not configured.",
+                        described()
+                    );
+                    return self.failed(
+                        Failure::new(
+                            "stream_unknown",
+                            "UnauthorizedSchemaForStreamError",
+                            message,
+                        ),
+                        Some(&event),
+                        line,
+                        clock,
+                    );
+                }
+                Some(settings) => {
+                    let Some(expected) = settings.schema_title.as_deref() else {
+                        let message = format!("{} is not allowed in stream; {stream} does not have a schema_title setting.", described());
+                        return self.failed(
+                            Failure::new(
+                                "stream_unknown",
+                                "UnauthorizedSchemaForStreamError",
+                                message,
+                            ),
+                            Some(&event),
+                            line,
+                            clock,
+                        );
+                    };
+                    if schema.title() != Some(expected) {
+                        let message = format!(
+                            "{} is not allowed in stream; schema title must be {expected} (the schema's title is {}).",
+                            described(),
+                            schema.title().unwrap_or("missing")
+                        );
+                        return self.failed(
+                            Failure::new(
+                                "schema_title_mismatch",
+                                "UnauthorizedSchemaForStreamError",
+                                message,
+                            ),
+                            Some(&event),
+                            line,
+                            clock,
+                        );
+                    }
+                    Some(settings)
+                }
+            },
+        };
+        let now = clock.iso();
+        enrich(&mut event, schema, facts, &now);
+        let event = Value::Object(event);
+        let verdict = schema.validate(&event);
+        let Value::Object(event) = event else {
+            return self.failed(
+                Failure::new("not_object", "ParseError", "event is not an object"),
+                None,
+                line,
+                clock,
+            );
+        };
+        if let Err(message) = verdict {
+            return self.failed(
+                Failure::new("validation", "ValidationError", message),
+                Some(&event),
+                line,
+                clock,
+            );
+        }
+        let settings_prefix = &self.processor.settings.topic_prefix;
+        match topic_for_stream(settings_prefix, &stream, settings) {
+            Ok(topic) => OutputRecord {
+                topic,
+                timestamp_ms: get_path(&event, "meta.dt")
+                    .and_then(Value::as_str)
+                    .and_then(iso_to_unix_millis),
+                payload: serialize(&event),
+                outcome: Outcome::Valid,
+            },
+            Err(error) => self.failed(
+                Failure::new("topic", "TopicError", error.to_string()),
+                Some(&event),
+                line,
+                clock,
+            ),
+        }
+    }
+
+    fn failed(
+        &self,
+        failure: Failure,
+        event: Option<&Map<String, Value>>,
+        line: &str,
+        clock: Clock,
+    ) -> OutputRecord {
+        self.event_platform_error(
+            failure.reason,
+            failure.error_type,
+            &failure.message,
+            event,
+            line,
+            clock,
+        )
+    }
+
+    /// An EventGate error event on the error stream.
+    pub(super) fn event_platform_error(
+        &self,
+        reason: &'static str,
+        error_type: &'static str,
+        message: &str,
+        event: Option<&Map<String, Value>>,
+        line: &str,
+        clock: Clock,
+    ) -> OutputRecord {
+        let settings = &self.processor.settings;
+        let now = clock.iso();
+        let failure = EventFailure {
+            error_type,
+            message: message.to_owned(),
+        };
+        let error = error_event(
+            &failure,
+            event,
+            line,
+            &settings.error_stream,
+            &settings.emitter_id,
+            &now,
+        );
+        let snapshot = self.processor.catalog.snapshot();
+        let stream_settings = snapshot
+            .streams
+            .as_ref()
+            .and_then(|s| s.lookup(&settings.error_stream));
+        let topic = topic_for_stream(
+            &settings.topic_prefix,
+            &settings.error_stream,
+            stream_settings,
+        )
+        .unwrap_or_else(|_| settings.error_stream.clone());
+        OutputRecord {
+            topic,
+            payload: serialize(&error),
+            timestamp_ms: iso_to_unix_millis(&now),
+            outcome: Outcome::Error { reason },
+        }
+    }
+}

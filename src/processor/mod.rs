@@ -1,0 +1,262 @@
+//! The per-line function: one raw line in, exactly one output record out.
+//!
+//! parse (format match, capsule decoding) -> classify (legacy capsule, or Event Platform event
+//! with `$schema`) -> enrich -> validate -> route; every failure along the way becomes an error
+//! event instead (an EventError capsule for legacy lines, an EventGate error event for Event
+//! Platform events). Nothing here panics or drops a line.
+//!
+//! Schema lookups that need a remote fetch do not hold up the rest of a batch: the line is set
+//! aside while the fetch runs in the background, the other lines are processed, and set-aside
+//! lines are finished once their fetch completes (see [`Worker::process_batch`]).
+
+mod event_platform;
+mod legacy;
+mod settings;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use beacon_parsers::capsule::CapsuleParser;
+use beacon_parsers::useragent::{UserAgentCache, UserAgentParser};
+
+use crate::catalog::{Catalog, CatalogSnapshot};
+use crate::record::OutputRecord;
+use crate::schema::FetchTicket;
+
+pub use settings::{LegacyConversion, ProcessorSettings};
+
+/// Shared, immutable processing state (one per pipeline, used by every worker thread).
+pub struct Processor {
+    parser: CapsuleParser,
+    catalog: Arc<Catalog>,
+    settings: ProcessorSettings,
+    user_agents: Arc<UserAgentParser>,
+}
+
+/// The moment a batch is processed, read once per batch.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    /// Microseconds since the Unix epoch.
+    pub unix_micros: i64,
+}
+
+impl Clock {
+    /// The current time.
+    pub fn now() -> Self {
+        let unix_micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        Clock { unix_micros }
+    }
+
+    /// Whole seconds, rounded like Python's `int(round(time.time()))` (half up here).
+    pub fn unix_seconds(self) -> i64 {
+        (self.unix_micros + 500_000).div_euclid(1_000_000)
+    }
+
+    /// ISO-8601 with milliseconds and `Z`, like JavaScript's `Date.toISOString()`.
+    pub fn iso(self) -> String {
+        let seconds = self.unix_micros.div_euclid(1_000_000);
+        let millis = self.unix_micros.rem_euclid(1_000_000) / 1000;
+        let base = beacon_parsers::datetime::unix_to_iso(seconds)
+            .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned());
+        format!("{}.{millis:03}Z", base.trim_end_matches('Z'))
+    }
+}
+
+/// How a lookup that needs a remote fetch behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lookup {
+    /// Return [`Processed::Pending`] and let the fetch run in the background.
+    Poll,
+    /// Wait for the fetch (bounded by the fetch timeout).
+    Block,
+}
+
+/// The result of processing one line.
+enum Processed {
+    Record(OutputRecord),
+    Pending(FetchTicket),
+}
+
+impl Processor {
+    /// Assembles a processor.
+    pub fn new(
+        parser: CapsuleParser,
+        catalog: Arc<Catalog>,
+        settings: ProcessorSettings,
+        user_agents: Arc<UserAgentParser>,
+    ) -> Self {
+        Processor {
+            parser,
+            catalog,
+            settings,
+            user_agents,
+        }
+    }
+
+    /// Per-thread state for one worker.
+    pub fn worker(&self) -> Worker<'_> {
+        Worker {
+            processor: self,
+            user_agents: UserAgentCache::new(
+                Arc::clone(&self.user_agents),
+                self.settings.user_agent_cache_size,
+            ),
+        }
+    }
+
+    /// The reloadable schemas and streams.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &ProcessorSettings {
+        &self.settings
+    }
+}
+
+/// One worker thread's view of the processor, with its own user-agent cache.
+pub struct Worker<'a> {
+    processor: &'a Processor,
+    user_agents: UserAgentCache,
+}
+
+impl Worker<'_> {
+    /// User-agent cache hits and misses so far.
+    pub fn user_agent_cache_stats(&self) -> (u64, u64) {
+        (self.user_agents.hits(), self.user_agents.misses())
+    }
+
+    /// Processes one raw line (without its terminator), waiting for any schema fetch it needs.
+    /// `overlong_bytes` is the full length of a line that was cut at the maximum line length.
+    pub fn process_line(
+        &mut self,
+        raw: &[u8],
+        overlong_bytes: Option<u64>,
+        clock: Clock,
+    ) -> OutputRecord {
+        let snapshot = self.processor.catalog.snapshot();
+        match self.process(&snapshot, raw, overlong_bytes, clock, Lookup::Block) {
+            Processed::Record(record) => record,
+            // Blocking lookups never report pending; treat it as a fetch that did not finish.
+            Processed::Pending(_) => self.unfinished_fetch(raw, clock),
+        }
+    }
+
+    /// Processes a batch of lines, one record per line in input order. Lines whose schema is
+    /// being fetched are set aside until the other lines are done, then finished.
+    pub fn process_batch<'l>(
+        &mut self,
+        lines: impl Iterator<Item = (&'l [u8], Option<u64>)>,
+        clock: Clock,
+    ) -> Vec<OutputRecord> {
+        let snapshot = self.processor.catalog.snapshot();
+        let mut records: Vec<Option<OutputRecord>> = Vec::new();
+        let mut deferred: Vec<(usize, &'l [u8], Option<u64>, FetchTicket)> = Vec::new();
+        for (index, (raw, overlong)) in lines.enumerate() {
+            match self.process(&snapshot, raw, overlong, clock, Lookup::Poll) {
+                Processed::Record(record) => records.push(Some(record)),
+                Processed::Pending(ticket) => {
+                    records.push(None);
+                    deferred.push((index, raw, overlong, ticket));
+                }
+            }
+        }
+        let timeout = self.processor.settings.fetch_wait;
+        for (index, raw, overlong, ticket) in deferred {
+            ticket.wait(timeout);
+            let record = match self.process(&snapshot, raw, overlong, clock, Lookup::Block) {
+                Processed::Record(record) => record,
+                Processed::Pending(_) => self.unfinished_fetch(raw, clock),
+            };
+            if let Some(slot) = records.get_mut(index) {
+                *slot = Some(record);
+            }
+        }
+        records
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| self.unfinished_fetch(b"", clock)))
+            .collect()
+    }
+
+    fn process(
+        &mut self,
+        snapshot: &CatalogSnapshot,
+        raw: &[u8],
+        overlong_bytes: Option<u64>,
+        clock: Clock,
+        lookup: Lookup,
+    ) -> Processed {
+        // Input bytes are decoded as UTF-8 with invalid sequences replaced (U+FFFD), as the
+        // reference reads its input.
+        let line: Cow<'_, str> = String::from_utf8_lossy(raw);
+        if let Some(full_length) = overlong_bytes {
+            let message = format!(
+                "line of {full_length} bytes is longer than max_line_bytes ({}); the raw event holds its first {} bytes",
+                self.processor.settings.max_line_bytes,
+                raw.len()
+            );
+            return Processed::Record(self.undecoded_error(
+                "line_too_long",
+                &message,
+                &line,
+                clock,
+            ));
+        }
+        let decoded = match self.processor.parser.decode(&line) {
+            Ok(decoded) => decoded,
+            Err(error) => {
+                return Processed::Record(self.undecoded_error(
+                    error.reason(),
+                    &error.to_string(),
+                    &line,
+                    clock,
+                ))
+            }
+        };
+        if decoded.is_event_platform() {
+            return self.event_platform(snapshot, decoded, &line, clock, lookup);
+        }
+        let schema_name = decoded
+            .object()
+            .get("schema")
+            .and_then(|s| s.as_str())
+            .map(str::to_owned);
+        let converted = schema_name
+            .as_deref()
+            .is_some_and(|name| self.processor.settings.conversion.applies_to(name));
+        if converted {
+            return self.converted_legacy(snapshot, decoded, &line, clock, lookup);
+        }
+        self.legacy(snapshot, decoded, &line, clock, lookup)
+    }
+
+    /// A line that could not be decoded at all: its error event uses the format of the
+    /// configured output generation.
+    fn undecoded_error(
+        &self,
+        reason: &'static str,
+        message: &str,
+        line: &str,
+        clock: Clock,
+    ) -> OutputRecord {
+        if self.processor.settings.conversion.is_global() {
+            self.event_platform_error(reason, "ParseError", message, None, line, clock)
+        } else {
+            self.legacy_processor_error(reason, message, line, None, clock)
+        }
+    }
+
+    fn unfinished_fetch(&self, raw: &[u8], clock: Clock) -> OutputRecord {
+        let line = String::from_utf8_lossy(raw);
+        self.undecoded_error(
+            "schema_fetch",
+            "schema fetch did not complete within the fetch timeout",
+            &line,
+            clock,
+        )
+    }
+}

@@ -1,0 +1,378 @@
+//! One compiled Event Platform schema (eventgate.md §2.4): draft-07 unless the schema's
+//! `$schema` names another JSON Schema draft (draft-04 for older schemas), `format`s checked,
+//! no type coercion, with the helpers the enrichment step needs (`declares`, `default`s).
+
+use std::fmt;
+
+use jsonschema::{Draft, Retrieve};
+use serde_json::Value;
+
+use super::defaults::DefaultsPlan;
+use super::document::json_kind;
+use super::error::SchemaCompileError;
+use super::first_error::first_error_message;
+use super::formats::is_ajv_uuid;
+use super::schema_pointer::property_schema;
+
+/// A compiled Event Platform schema. Cheap to share (`Arc`) between threads.
+pub struct EventSchema {
+    uri: String,
+    origin: String,
+    id: Option<String>,
+    title: Option<String>,
+    draft: Draft,
+    document: Value,
+    defaults: DefaultsPlan,
+    validator: jsonschema::Validator,
+}
+
+impl EventSchema {
+    /// Compiles `document`, looked up as `uri`. `$ref`s to anything outside the document are
+    /// refused (see [`SchemaRegistry`](super::SchemaRegistry) for schemas whose `$ref`s
+    /// resolve through the configured sources).
+    pub fn compile(uri: impl Into<String>, document: Value) -> Result<Self, SchemaCompileError> {
+        let uri = uri.into();
+        let origin = uri.clone();
+        Self::compile_with(uri, origin, document, None::<NoRetriever>)
+    }
+
+    /// Compiles `document`, looked up as `uri` and read from `origin` (a file path or URL),
+    /// resolving external `$ref`s with `retriever` when given.
+    pub(crate) fn compile_with<R: Retrieve + 'static>(
+        uri: String,
+        origin: String,
+        document: Value,
+        retriever: Option<R>,
+    ) -> Result<Self, SchemaCompileError> {
+        if !document.is_object() {
+            return Err(SchemaCompileError::NotAnObject(json_kind(&document)));
+        }
+        let draft = draft_of(&document)?;
+        let mut options = jsonschema::options()
+            .with_draft(draft)
+            .should_validate_formats(true);
+        if draft <= Draft::Draft7 {
+            options = options.with_format("uuid", is_ajv_uuid);
+        }
+        if let Some(retriever) = retriever {
+            options = options.with_retriever(retriever);
+        }
+        let validator = options
+            .build(&document)
+            .map_err(|error| SchemaCompileError::Library(error.to_string()))?;
+        let id_keyword = if draft == Draft::Draft4 { "id" } else { "$id" };
+        let id = document
+            .get(id_keyword)
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let title = document
+            .get("title")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let defaults = DefaultsPlan::build(&document);
+        Ok(Self {
+            uri,
+            origin,
+            id,
+            title,
+            draft,
+            document,
+            defaults,
+            validator,
+        })
+    }
+
+    /// The schema's `title` (the stream configuration's `schema_title` must equal it).
+    pub fn title(&self) -> Option<&str> {
+        self.title.as_deref()
+    }
+
+    /// The schema's `$id` (`id` in draft-04), e.g. `/test/event/1.0.0`.
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// The `$schema` URI this schema was first looked up by (other URIs that resolve to the
+    /// same `$id` share this compiled schema).
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// Where the document was read from (file path or URL).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The JSON Schema draft the schema is validated with.
+    pub fn draft(&self) -> Draft {
+        self.draft
+    }
+
+    /// The schema document.
+    pub fn schema(&self) -> &Value {
+        &self.document
+    }
+
+    /// Whether `event` is valid (no message is built).
+    pub fn is_valid(&self, event: &Value) -> bool {
+        self.validator.is_valid(event)
+    }
+
+    /// Validates an event. On failure returns exactly one message: the first error, as
+    /// `<instance pointer>: <message>` (e.g. `/test: 0.01 is not of type "string"`), or the
+    /// bare message for an error about the event itself.
+    pub fn validate(&self, event: &Value) -> Result<(), String> {
+        first_error_message(&self.validator, event)
+    }
+
+    /// Whether the schema declares the instance location `pointer` (`/meta/id`, `/dt`,
+    /// `/http/request_headers/user-agent`): following `properties`, `allOf` branches and local
+    /// `$ref`s, with an `additionalProperties` schema (a map such as `request_headers`)
+    /// declaring every key.
+    pub fn declares(&self, pointer: &str) -> bool {
+        property_schema(&self.document, pointer).is_some()
+    }
+
+    /// The subschema describing the instance location `pointer`, if declared (see
+    /// [`declares`](Self::declares)).
+    pub fn property_schema(&self, pointer: &str) -> Option<&Value> {
+        property_schema(&self.document, pointer)
+    }
+
+    /// Fills schema `default`s into `event` like AJV `useDefaults`: missing properties of
+    /// objects that exist get a copy of their default, recursively; nothing is overwritten and
+    /// no absent intermediate object is created.
+    pub fn apply_defaults(&self, event: &mut Value) {
+        self.defaults.apply(event);
+    }
+
+    /// Whether the schema has any `default` to fill.
+    pub fn has_defaults(&self) -> bool {
+        !self.defaults.is_empty()
+    }
+}
+
+/// The draft a schema document asks for: draft-07 without `$schema`.
+fn draft_of(document: &Value) -> Result<Draft, SchemaCompileError> {
+    match document.get("$schema") {
+        None => Ok(Draft::Draft7),
+        Some(Value::String(uri)) => match Draft::from_schema_uri(uri) {
+            Draft::Unknown => Err(SchemaCompileError::UnsupportedDialect(uri.clone())),
+            draft => Ok(draft),
+        },
+        Some(other) => Err(SchemaCompileError::UnsupportedDialect(other.to_string())),
+    }
+}
+
+/// A retriever type for compiling without one (never constructed).
+enum NoRetriever {}
+
+impl Retrieve for NoRetriever {
+    fn retrieve(
+        &self,
+        _uri: &jsonschema::Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        match *self {}
+    }
+}
+
+impl fmt::Debug for EventSchema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventSchema")
+            .field("uri", &self.uri)
+            .field("id", &self.id)
+            .field("title", &self.title)
+            .field("origin", &self.origin)
+            .field("draft", &self.draft)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// TV-1's `/test/0.0.1`.
+    fn tv1() -> EventSchema {
+        let document: Value = serde_saphyr::from_str(
+            r#"
+title: test
+$schema: http://json-schema.org/draft-07/schema#
+$id: /test/0.0.1
+type: object
+properties:
+  $schema:
+    type: string
+  meta:
+    type: object
+    properties:
+      stream:
+        type: string
+      id:
+        type: string
+        pattern: '^[a-fA-F0-9]{8}(-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}$'
+        maxLength: 36
+      dt:
+        type: string
+        format: date-time
+        maxLength: 26
+    required:
+      - stream
+      - id
+  test:
+    type: string
+  test_default:
+    type: string
+    default: default_value
+"#,
+        )
+        .expect("TV-1 YAML");
+        EventSchema::compile("test/0.0.1", document).expect("TV-1 compiles")
+    }
+
+    fn event(text: &str) -> Value {
+        serde_json::from_str(text).expect("JSON")
+    }
+
+    #[test]
+    fn tv1_accessors_and_cases() {
+        let schema = tv1();
+        assert_eq!(schema.title(), Some("test"));
+        assert_eq!(schema.id(), Some("/test/0.0.1"));
+        assert_eq!(schema.uri(), "test/0.0.1");
+        assert_eq!(schema.draft(), Draft::Draft7);
+        assert!(schema.has_defaults());
+        let valid = event(
+            r#"{"$schema":"test/0.0.1","meta":{"stream":"test.event","id":"5e1dd101-641c-11e8-ab6c-b083fecf1287"},"test":"test_value"}"#,
+        );
+        assert!(schema.is_valid(&valid));
+        assert_eq!(schema.validate(&valid), Ok(()));
+        let invalid = event(
+            r#"{"$schema":"/test/0.0.1","meta":{"stream":"test.event","id":"5e1dd101-641c-11e8-ab6c-b083fecf1287"},"test":0.01}"#,
+        );
+        assert_eq!(
+            schema.validate(&invalid),
+            Err("/test: 0.01 is not of type \"string\"".to_owned())
+        );
+        let mut defaulted = valid.clone();
+        schema.apply_defaults(&mut defaulted);
+        assert_eq!(defaulted["test_default"], json!("default_value"));
+        let mut kept = event(r#"{"test_default": 67890}"#);
+        schema.apply_defaults(&mut kept);
+        assert_eq!(kept, json!({"test_default": 67890}));
+        assert_eq!(
+            schema.validate(&kept),
+            Err("/test_default: 67890 is not of type \"string\"".to_owned())
+        );
+    }
+
+    #[test]
+    fn formats_are_checked() {
+        let schema = tv1();
+        let with_dt = |dt: &str| json!({"meta": {"stream": "s", "id": "5e1dd101-641c-11e8-ab6c-b083fecf1287", "dt": dt}});
+        assert_eq!(schema.validate(&with_dt("2020-07-01T00:00:00Z")), Ok(()));
+        assert_eq!(
+            schema.validate(&with_dt("2020-07-01T00:00:00+02:00")),
+            Ok(())
+        );
+        assert_eq!(
+            schema.validate(&with_dt("2020-07-01T00:00:00")),
+            Err("/meta/dt: \"2020-07-01T00:00:00\" is not a \"date-time\"".to_owned())
+        );
+        let uuid = EventSchema::compile(
+            "/u/1",
+            json!({"properties": {"u": {"type": "string", "format": "uuid"}}}),
+        )
+        .expect("compiles");
+        assert_eq!(
+            uuid.validate(&json!({"u": "5e1dd101-641c-11e8-ab6c-b083fecf1287"})),
+            Ok(())
+        );
+        assert!(uuid.validate(&json!({"u": "nope"})).is_err());
+    }
+
+    #[test]
+    fn no_type_coercion() {
+        let schema = EventSchema::compile(
+            "/n/1",
+            json!({"properties": {"i": {"type": "integer"}, "s": {"type": "string"}, "b": {"type": "boolean"}}}),
+        )
+        .expect("compiles");
+        assert!(schema.validate(&json!({"i": "1"})).is_err());
+        assert!(schema.validate(&json!({"s": 1})).is_err());
+        assert!(schema.validate(&json!({"b": "true"})).is_err());
+        assert_eq!(
+            schema.validate(&json!({"i": 1, "s": "1", "b": true})),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn draft4_schemas_use_draft4_rules() {
+        let document = json!({
+            "$schema": "http://json-schema.org/draft-04/schema#",
+            "id": "/legacy/thing/1.0.0",
+            "title": "legacy/thing",
+            "type": "object",
+            "properties": {"n": {"type": "number", "minimum": 0, "exclusiveMinimum": true}},
+            "required": ["n"]
+        });
+        let schema = EventSchema::compile("/legacy/thing/1.0.0", document).expect("compiles");
+        assert_eq!(schema.draft(), Draft::Draft4);
+        assert_eq!(schema.id(), Some("/legacy/thing/1.0.0"));
+        assert_eq!(schema.validate(&json!({"n": 1})), Ok(()));
+        assert!(
+            schema.validate(&json!({"n": 0})).is_err(),
+            "boolean exclusiveMinimum is draft-04"
+        );
+        assert_eq!(
+            schema.validate(&json!({})),
+            Err("\"n\" is a required property".to_owned())
+        );
+    }
+
+    #[test]
+    fn unusable_documents_are_compile_errors() {
+        assert_eq!(
+            EventSchema::compile("/x", json!([])).map(|_| ()),
+            Err(SchemaCompileError::NotAnObject("an array"))
+        );
+        assert_eq!(
+            EventSchema::compile("/x", json!({"$schema": "https://example.org/my-meta"}))
+                .map(|_| ()),
+            Err(SchemaCompileError::UnsupportedDialect(
+                "https://example.org/my-meta".to_owned()
+            ))
+        );
+        assert!(matches!(
+            EventSchema::compile("/x", json!({"properties": {"p": {"pattern": "(oops"}}})),
+            Err(SchemaCompileError::Library(_))
+        ));
+        assert!(matches!(
+            EventSchema::compile("/x", json!({"type": "float"})),
+            Err(SchemaCompileError::Library(_))
+        ));
+        assert!(matches!(
+            EventSchema::compile("/x", json!({"$ref": "/fragment/common/1.0.0"})),
+            Err(SchemaCompileError::Library(_))
+        ));
+        assert!(matches!(
+            EventSchema::compile("/x", json!({"$ref": "file:///etc/passwd"})),
+            Err(SchemaCompileError::Library(_))
+        ));
+    }
+
+    #[test]
+    fn declares_follows_the_schema() {
+        let schema = tv1();
+        assert!(schema.declares("/meta/id"));
+        assert!(schema.declares("/test_default"));
+        assert!(!schema.declares("/dt"));
+        assert!(!schema.declares("/meta/request_id"));
+        assert_eq!(
+            schema.property_schema("/meta/dt"),
+            Some(&json!({"type": "string", "format": "date-time", "maxLength": 26}))
+        );
+    }
+}
