@@ -50,7 +50,10 @@ pub fn error_event(
     id_name.push_str(failure.error_type);
     id_name.push(':');
     id_name.push_str(&raw_event);
-    meta.insert("id".into(), Value::from(hyphenate(&uuid5_hex(&id_name))));
+    meta.insert(
+        "id".into(),
+        Value::from(super::hyphenate_uuid(&uuid5_hex(&id_name))),
+    );
     meta.insert("dt".into(), Value::from(now_iso));
     for field in ["uri", "domain", "request_id"] {
         let value = copied(&format!("meta.{field}"));
@@ -70,20 +73,6 @@ pub fn error_event(
     event.insert("message".into(), Value::from(failure.message.as_str()));
     event.insert("error_type".into(), Value::from(failure.error_type));
     event
-}
-
-fn hyphenate(hex: &str) -> String {
-    if hex.len() != 32 || !hex.is_ascii() {
-        return hex.to_owned();
-    }
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
 }
 
 #[cfg(test)]

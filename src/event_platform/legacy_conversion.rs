@@ -83,7 +83,11 @@ pub fn convert(
             event.insert("dt".into(), dt);
         }
     }
-    if let Some(uuid) = event.get("uuid").and_then(Value::as_str).map(hyphenate) {
+    if let Some(uuid) = event
+        .get("uuid")
+        .and_then(Value::as_str)
+        .map(super::hyphenate_uuid)
+    {
         if schema.declares("/meta/id") {
             set_if_absent(&mut event, "/meta/id", Value::from(uuid));
         }
@@ -115,21 +119,6 @@ pub fn convert(
         }
     }
     event
-}
-
-fn hyphenate(hex: &str) -> String {
-    if hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        format!(
-            "{}-{}-{}-{}-{}",
-            &hex[..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..]
-        )
-    } else {
-        hex.to_owned()
-    }
 }
 
 #[cfg(test)]

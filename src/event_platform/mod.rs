@@ -45,6 +45,23 @@ pub fn set_if_absent(event: &mut Map<String, Value>, pointer: &str, value: Value
     current.entry(last.to_owned()).or_insert(value);
 }
 
+/// A uuid written as 32 hex digits, in the hyphenated `8-4-4-4-12` form of `meta.id`s
+/// (anything else is returned unchanged).
+pub fn hyphenate_uuid(hex: &str) -> String {
+    if hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..]
+        )
+    } else {
+        hex.to_owned()
+    }
+}
+
 /// The parsed user agent as an Event Platform `useragent` object: keys whose value is null
 /// (an unknown major/minor version) are left out, because Event Platform schemas type them as
 /// plain strings (a missing field reads as null downstream).
