@@ -20,7 +20,7 @@ use crate::event_platform::get_path;
 use crate::event_platform::legacy_conversion::{convert, ConversionTarget};
 use crate::record::{Outcome, OutputRecord};
 use crate::schema::{EventSchema, FetchTicket, SchemaLookupError, SchemaPoll};
-use crate::streams::topic_for_stream;
+use crate::streams::{topic_for_stream, StreamSettings};
 
 use super::legacy::serialize;
 use super::{Clock, Lookup, Processed, Worker};
@@ -210,68 +210,9 @@ impl Worker<'_> {
             );
             return self.failed(failure, Some(&event), line, clock);
         };
-        let described = || {
-            format!(
-                "event of schema at {} destined to stream {stream}",
-                event
-                    .get("$schema")
-                    .and_then(Value::as_str)
-                    .unwrap_or("unknown")
-            )
-        };
-        let settings = match &snapshot.streams {
-            None => None,
-            Some(streams) => match streams.lookup(&stream) {
-                None => {
-                    let message = format!(
-                        "{} is not allowed in stream; {stream} is not configured.",
-                        described()
-                    );
-                    return self.failed(
-                        Failure::new(
-                            "stream_unknown",
-                            "UnauthorizedSchemaForStreamError",
-                            message,
-                        ),
-                        Some(&event),
-                        line,
-                        clock,
-                    );
-                }
-                Some(settings) => {
-                    let Some(expected) = settings.schema_title.as_deref() else {
-                        let message = format!("{} is not allowed in stream; {stream} does not have a schema_title setting.", described());
-                        return self.failed(
-                            Failure::new(
-                                "stream_unknown",
-                                "UnauthorizedSchemaForStreamError",
-                                message,
-                            ),
-                            Some(&event),
-                            line,
-                            clock,
-                        );
-                    };
-                    if schema.title() != Some(expected) {
-                        let message = format!(
-                            "{} is not allowed in stream; schema title must be {expected} (the schema's title is {}).",
-                            described(),
-                            schema.title().unwrap_or("missing")
-                        );
-                        return self.failed(
-                            Failure::new(
-                                "schema_title_mismatch",
-                                "UnauthorizedSchemaForStreamError",
-                                message,
-                            ),
-                            Some(&event),
-                            line,
-                            clock,
-                        );
-                    }
-                    Some(settings)
-                }
-            },
+        let settings = match stream_settings(snapshot, &event, &stream, schema) {
+            Ok(settings) => settings,
+            Err(failure) => return self.failed(failure, Some(&event), line, clock),
         };
         let now = clock.iso();
         enrich(&mut event, schema, facts, &now);
@@ -371,4 +312,51 @@ impl Worker<'_> {
             outcome: Outcome::Error { reason },
         }
     }
+}
+
+/// The stream's settings, after checking that the stream is configured and that the schema's
+/// `title` is the stream's `schema_title` (EventGate's messages). `None` when no stream
+/// configuration is set: then any schema may go to any stream.
+fn stream_settings<'s>(
+    snapshot: &'s CatalogSnapshot,
+    event: &Map<String, Value>,
+    stream: &str,
+    schema: &EventSchema,
+) -> Result<Option<&'s StreamSettings>, Failure> {
+    let Some(streams) = &snapshot.streams else {
+        return Ok(None);
+    };
+    let not_allowed = |reason: &'static str, why: String| {
+        let uri = event
+            .get("$schema")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown");
+        Failure::new(
+            reason,
+            "UnauthorizedSchemaForStreamError",
+            format!("event of schema at {uri} destined to stream {stream} is not allowed in stream; {why}"),
+        )
+    };
+    let Some(settings) = streams.lookup(stream) else {
+        return Err(not_allowed(
+            "stream_unknown",
+            format!("{stream} is not configured."),
+        ));
+    };
+    let Some(expected) = settings.schema_title.as_deref() else {
+        return Err(not_allowed(
+            "stream_unknown",
+            format!("{stream} does not have a schema_title setting."),
+        ));
+    };
+    if schema.title() != Some(expected) {
+        return Err(not_allowed(
+            "schema_title_mismatch",
+            format!(
+                "schema title must be {expected} (the schema's title is {}).",
+                schema.title().unwrap_or("missing")
+            ),
+        ));
+    }
+    Ok(Some(settings))
 }
