@@ -11,11 +11,11 @@ use beacon_parsers::useragent::UserAgentParser;
 
 use crate::catalog::{Catalog, CatalogSnapshot};
 use crate::config::{
-    ConfigError, ConfigProblem, ConvertSelection, InputConfig, LoadedConfig, OutputConfig,
-    ReadFromConfig,
+    ConfigError, ConfigProblem, ConvertSelection, InputConfig, LoadedConfig, MessageKeyConfig,
+    OutputConfig, ReadFromConfig,
 };
 use crate::pipeline::PipelineSettings;
-use crate::processor::{LegacyConversion, Processor, ProcessorSettings};
+use crate::processor::{LegacyConversion, MessageKey, Processor, ProcessorSettings};
 use crate::schema::{SchemaRegistry, SchemaRegistrySettings, SchemaSourceSettings};
 use crate::sink::SinkSpec;
 use crate::source::{ReadFrom, SourceSettings, SourceSpec, TailSettings};
@@ -86,15 +86,32 @@ pub fn assemble(loaded: &LoadedConfig, daemon: bool) -> Result<Assembled, Config
     );
     let input = input_spec(loaded, daemon, &mut problems);
     let output = match &file.output {
-        OutputConfig::Directory { path, fsync } => SinkSpec::Directory {
+        OutputConfig::Directory { path, fsync } => Some(SinkSpec::Directory {
             path: loaded.resolve(path),
             fsync: *fsync,
+        }),
+        OutputConfig::Stdout => Some(SinkSpec::Stdout),
+        OutputConfig::Kafka(kafka) => {
+            crate::kafka::from_config::sink_settings(kafka, &mut problems).map(SinkSpec::Kafka)
+        }
+    };
+    let message_key = match &file.output {
+        OutputConfig::Kafka(kafka) => match kafka.message_key {
+            MessageKeyConfig::None => MessageKey::None,
+            MessageKeyConfig::Uuid => MessageKey::Uuid,
+            MessageKeyConfig::StreamFields => MessageKey::StreamFields,
         },
-        OutputConfig::Stdout => SinkSpec::Stdout,
+        _ => MessageKey::None,
     };
 
-    let (Some(format), Some(valid_topic), Some(user_agents), Some(snapshot), Some(input)) =
-        (format, valid_topic, user_agents, snapshot, input)
+    let (
+        Some(format),
+        Some(valid_topic),
+        Some(user_agents),
+        Some(snapshot),
+        Some(input),
+        Some(output),
+    ) = (format, valid_topic, user_agents, snapshot, input, output)
     else {
         return Err(loaded.error(problems));
     };
@@ -121,6 +138,7 @@ pub fn assemble(loaded: &LoadedConfig, daemon: bool) -> Result<Assembled, Config
         host,
         max_line_bytes: file.limits.max_line_bytes,
         fetch_wait: Duration::from_millis(file.schemas.fetch_timeout_ms.saturating_mul(2)),
+        message_key,
     };
     let processor = Processor::new(
         CapsuleParser::new(format),
@@ -291,6 +309,10 @@ fn input_spec(
 ) -> Option<SourceSpec> {
     match &loaded.file.input {
         InputConfig::Stdin => Some(SourceSpec::Stdin),
+        InputConfig::Kafka(kafka) => {
+            crate::kafka::from_config::source_settings(kafka, !daemon, problems)
+                .map(SourceSpec::Kafka)
+        }
         InputConfig::Files(files) => {
             if files.include.is_empty() {
                 problems.push(ConfigProblem::new(

@@ -41,6 +41,24 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Check a configuration file and report every problem found.
     CheckConfig(ConfigArg),
+    /// Development Kafka broker: librdkafka's mock cluster on loopback. Prints
+    /// `bootstrap.servers=<address>` and runs until SIGTERM/SIGINT; SIGUSR1 takes the brokers
+    /// down, SIGUSR2 brings them back (outage tests).
+    DevKafka(DevKafkaArgs),
+}
+
+/// Arguments of `dev-kafka`.
+#[derive(Debug, Args)]
+pub struct DevKafkaArgs {
+    /// Number of brokers.
+    #[arg(long, default_value_t = 1)]
+    pub brokers: i32,
+    /// Topics to create, as NAME or NAME:PARTITIONS (others are created on first use).
+    #[arg(long = "topic", value_name = "NAME[:PARTITIONS]")]
+    pub topics: Vec<String>,
+    /// Also write the bootstrap address to this file (written atomically once ready).
+    #[arg(long)]
+    pub address_file: Option<PathBuf>,
 }
 
 /// `--config`.
@@ -57,6 +75,12 @@ pub struct RunArgs {
     /// The configuration.
     #[command(flatten)]
     pub config: ConfigArg,
+    /// Consume the raw topic from, and produce to, the Kafka cluster at these bootstrap
+    /// servers (topics, group and producer settings from the configuration's Kafka sections
+    /// if present, otherwise the defaults: raw topic eventlogging-client-side, group
+    /// beacon-processor).
+    #[arg(long, value_name = "BROKERS")]
+    pub kafka: Option<String>,
 }
 
 /// Arguments of `process`.
@@ -75,8 +99,12 @@ pub struct ProcessArgs {
     #[arg(long, conflicts_with = "stdout")]
     pub out: Option<PathBuf>,
     /// Write every event to standard output (overrides the configuration).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "kafka")]
     pub stdout: bool,
+    /// Produce every event to the Kafka cluster at these bootstrap servers (overrides the
+    /// configuration's output; its Kafka producer settings are kept if it has them).
+    #[arg(long, value_name = "BROKERS", conflicts_with = "out")]
+    pub kafka: Option<String>,
     /// Worker threads (0: one per core; overrides the configuration).
     #[arg(long)]
     pub workers: Option<usize>,
@@ -114,6 +142,13 @@ pub struct GenerateArgs {
     #[arg(long, default_value = "config/schemas")]
     pub schemas: PathBuf,
     /// Output file (default: standard output).
-    #[arg(long, short = 'o')]
+    #[arg(long, short = 'o', conflicts_with = "kafka")]
     pub output: Option<PathBuf>,
+    /// Produce the lines to a raw topic of the Kafka cluster at these bootstrap servers instead,
+    /// one message per line.
+    #[arg(long, value_name = "BROKERS")]
+    pub kafka: Option<String>,
+    /// The raw topic for --kafka.
+    #[arg(long, default_value = crate::config::DEFAULT_RAW_TOPIC, requires = "kafka")]
+    pub topic: String,
 }

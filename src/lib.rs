@@ -19,6 +19,7 @@ pub mod config;
 pub mod error_event;
 pub mod event_platform;
 pub mod generate;
+pub mod kafka;
 pub mod logging;
 pub mod pipeline;
 pub mod processor;

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         Command::Process(args) => commands::process::process(&cli, args),
         Command::Generate(args) => commands::generate::generate(args),
         Command::CheckConfig(args) => commands::check_config::check_config(&cli, args),
+        Command::DevKafka(args) => commands::dev_kafka::dev_kafka(&cli, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

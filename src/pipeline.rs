@@ -12,14 +12,15 @@
 //! delivered batch is acknowledged before [`run`] returns.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
 
 use crate::processor::{Clock, Processor};
 use crate::record::{ProcessedBatch, Tally};
-use crate::sink::{open_sink, Sink, SinkError, SinkSpec};
+use crate::sink::{open_sink, FailedRecordRouter, Sink, SinkError, SinkSpec};
 use crate::source::{
     run_source, DeliveryTracker, LineBatch, SourceContext, SourceError, SourceSettings, SourceSpec,
 };
@@ -80,6 +81,9 @@ pub struct RunReport {
     pub totals: Tally,
     /// Lines acknowledged back to the source.
     pub lines_acknowledged: u64,
+    /// When the first line reached a worker, after the start (none if no line came): start-up
+    /// costs (schemas, consumer group join) come before it.
+    pub first_line_after: Option<Duration>,
 }
 
 /// Runs the pipeline until the source ends or `stop` is set, then drains and returns.
@@ -92,11 +96,14 @@ pub fn run(
     stop: Arc<AtomicBool>,
     stats: Arc<Stats>,
 ) -> Result<RunReport, PipelineError> {
-    let mut sink = open_sink(sink, Arc::clone(&stats))?;
+    let router: Arc<dyn FailedRecordRouter> = Arc::clone(&processor) as _;
+    let mut sink = open_sink(sink, Arc::clone(&stats), router, Arc::clone(&stop))?;
     let queue = settings.queue_batches.max(1);
     let (line_tx, line_rx) = bounded::<LineBatch>(queue);
     let (out_tx, out_rx) = bounded::<ProcessedBatch>(queue);
     let tracker = Arc::new(DeliveryTracker::default());
+    let started = Instant::now();
+    let first_line = OnceLock::new();
     let ctx = SourceContext::new(
         source.name(),
         source_settings,
@@ -120,9 +127,10 @@ pub fn run(
             let rx = line_rx.clone();
             let tx = out_tx.clone();
             let processor = Arc::clone(&processor);
+            let first_line = &first_line;
             let handle = thread::Builder::new()
                 .name(format!("worker-{index}"))
-                .spawn_scoped(scope, move || work(&processor, &rx, &tx))
+                .spawn_scoped(scope, move || work(&processor, &rx, &tx, first_line))
                 .map_err(|e| PipelineError::Thread(e.to_string()))?;
             workers.push(handle);
         }
@@ -152,12 +160,23 @@ pub fn run(
         lines_read: result,
         totals: stats.snapshot(),
         lines_acknowledged: tracker.delivered_lines(),
+        first_line_after: first_line
+            .get()
+            .map(|at: &Instant| at.saturating_duration_since(started)),
     })
 }
 
-fn work(processor: &Processor, rx: &Receiver<LineBatch>, tx: &Sender<ProcessedBatch>) {
+fn work(
+    processor: &Processor,
+    rx: &Receiver<LineBatch>,
+    tx: &Sender<ProcessedBatch>,
+    first_line: &OnceLock<Instant>,
+) {
     let mut worker = processor.worker();
     for batch in rx.iter() {
+        if first_line.get().is_none() {
+            let _ = first_line.set(Instant::now());
+        }
         let clock = Clock::now();
         let mut overlong = batch.overlong().iter().peekable();
         let lines = batch.lines().enumerate().map(|(index, line)| {
@@ -203,5 +222,5 @@ fn drain_into_sink(
         }
         sink.flush()?;
     }
-    sink.flush()
+    sink.finish()
 }

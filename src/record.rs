@@ -26,6 +26,8 @@ pub struct OutputRecord {
     pub payload: Vec<u8>,
     /// Event time in milliseconds since the epoch, when known (Kafka message timestamp).
     pub timestamp_ms: Option<i64>,
+    /// Kafka message key (`output.message_key`), if any.
+    pub key: Option<Vec<u8>>,
     /// Valid or error, for counters.
     pub outcome: Outcome,
 }

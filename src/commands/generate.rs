@@ -3,8 +3,11 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 
+use std::time::Duration;
+
 use crate::cli::GenerateArgs;
 use crate::generate::{self, GeneratorSettings, SchemaSample};
+use crate::kafka::LineProducer;
 use crate::schema::LegacyDirSource;
 
 use super::CommandError;
@@ -55,6 +58,17 @@ pub fn generate(args: &GenerateArgs) -> Result<(), CommandError> {
         ..GeneratorSettings::default()
     };
     let io_error = |e: std::io::Error| CommandError::Other(format!("writing generated lines: {e}"));
+    if let Some(brokers) = &args.kafka {
+        let mut producer = LineProducer::connect(brokers, &args.topic).map_err(|e| {
+            CommandError::Other(format!("cannot connect to Kafka at {brokers}: {e}"))
+        })?;
+        generate::generate(&settings, schemas, &mut producer).map_err(io_error)?;
+        let sent = producer
+            .finish(Duration::from_secs(120))
+            .map_err(|e| CommandError::Other(format!("producing to {}: {e}", args.topic)))?;
+        eprintln!("produced {sent} lines to {} at {brokers}", args.topic);
+        return Ok(());
+    }
     match &args.output {
         Some(path) => {
             let file = File::create(path).map_err(|e| {

@@ -1,6 +1,7 @@
 //! The subcommands.
 
 pub mod check_config;
+pub mod dev_kafka;
 pub mod generate;
 pub mod process;
 pub mod run;

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crate::app;
 use crate::cli::{Cli, ProcessArgs};
-use crate::config::{self, LoadedConfig, OutputConfig};
+use crate::config::{self, InputConfig, LoadedConfig, OutputConfig};
 use crate::logging;
 use crate::pipeline::{self, RunReport};
 use crate::sink::SinkSpec;
@@ -29,10 +29,11 @@ pub fn process(cli: &Cli, args: &ProcessArgs) -> Result<(), CommandError> {
     apply_overrides(&mut loaded, args);
     logging::init(cli, &loaded.file.logging);
     let mut assembled = app::assemble(&loaded, false)?;
-    assembled.input = if args.inputs.is_empty() {
-        SourceSpec::Stdin
-    } else {
-        SourceSpec::FilesOnce(args.inputs.clone())
+    assembled.input = match assembled.input {
+        // A Kafka input is read to its end when no files are named.
+        SourceSpec::Kafka(kafka) if args.inputs.is_empty() => SourceSpec::Kafka(kafka),
+        _ if args.inputs.is_empty() => SourceSpec::Stdin,
+        _ => SourceSpec::FilesOnce(args.inputs.clone()),
     };
     if let Some(dir) = &args.out {
         assembled.output = SinkSpec::Directory {
@@ -79,6 +80,13 @@ fn apply_overrides(loaded: &mut LoadedConfig, args: &ProcessArgs) {
         // The output is replaced after assembly; make sure the configured one is not checked.
         file.output = OutputConfig::Stdout;
     }
+    if let Some(brokers) = &args.kafka {
+        super::run::set_kafka_output(file, brokers);
+    }
+    if !args.inputs.is_empty() && matches!(file.input, InputConfig::Kafka(_)) {
+        // Named files replace the configured Kafka input; do not check or connect it.
+        file.input = InputConfig::Stdin;
+    }
 }
 
 /// The end-of-run summary table.
@@ -109,6 +117,19 @@ pub fn summary(report: &RunReport, elapsed_seconds: f64, output: &SinkSpec) -> S
         "{:<32} {:>12.2} s ({:.0} lines/s)",
         "elapsed", elapsed_seconds, rate
     );
+    if let Some(first) = report.first_line_after {
+        let busy = elapsed_seconds - first.as_secs_f64();
+        if busy > 0.0 && first.as_secs_f64() >= 0.5 {
+            // Start-up (schema loading, joining a consumer group) took a noticeable share.
+            let _ = writeln!(
+                out,
+                "{:<32} {:>12.2} s ({:.0} lines/s after the first line)",
+                "from the first line",
+                busy,
+                lines as f64 / busy
+            );
+        }
+    }
     if let SinkSpec::Directory { path, .. } = output {
         let _ = writeln!(out, "{:<32} {}", "output directory", path.display());
     }

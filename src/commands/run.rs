@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use crate::app;
 use crate::cli::{Cli, RunArgs};
-use crate::config;
+use crate::config::{
+    self, ConfigFile, InputConfig, KafkaInputConfig, KafkaOutputConfig, OutputConfig,
+};
 use crate::logging;
 use crate::pipeline;
 use crate::reload;
@@ -21,7 +23,10 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<(), CommandError> {
         .config
         .clone()
         .unwrap_or_else(|| config::DEFAULT_CONFIG_PATH.into());
-    let loaded = config::load(&path)?;
+    let mut loaded = config::load(&path)?;
+    if let Some(brokers) = &args.kafka {
+        use_kafka_brokers(&mut loaded.file, brokers);
+    }
     logging::init(cli, &loaded.file.logging);
     let assembled = app::assemble(&loaded, true)?;
 
@@ -60,6 +65,23 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<(), CommandError> {
         "stopped after draining"
     );
     Ok(())
+}
+
+/// `--kafka BROKERS`: Kafka in and out at `brokers`, keeping configured Kafka settings.
+fn use_kafka_brokers(file: &mut ConfigFile, brokers: &str) {
+    match &mut file.input {
+        InputConfig::Kafka(input) => input.brokers = brokers.to_owned(),
+        other => *other = InputConfig::Kafka(KafkaInputConfig::with_brokers(brokers)),
+    }
+    set_kafka_output(file, brokers);
+}
+
+/// Kafka output at `brokers`, keeping configured Kafka producer settings.
+pub fn set_kafka_output(file: &mut ConfigFile, brokers: &str) {
+    match &mut file.output {
+        OutputConfig::Kafka(output) => output.brokers = brokers.to_owned(),
+        other => *other = OutputConfig::Kafka(KafkaOutputConfig::with_brokers(brokers)),
+    }
 }
 
 /// SIGTERM and SIGINT set `stop` (graceful drain); a second one exits at once.

@@ -1,11 +1,13 @@
 //! Configuration: loading the YAML file, resolving its paths, and reporting problems with the
 //! file, the key and what was expected — all of them at once, before anything starts.
 
+mod kafka_model;
 mod model;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use kafka_model::*;
 pub use model::*;
 
 /// The configuration file used when none is named: `config/beacon-processor.yaml` under the

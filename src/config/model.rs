@@ -60,6 +60,8 @@ pub enum InputConfig {
     Stdin,
     /// Files matched by glob patterns.
     Files(FilesInputConfig),
+    /// Raw topics consumed in a consumer group.
+    Kafka(super::KafkaInputConfig),
 }
 
 /// File input. With `follow` (the `run` command) the files are tailed: see the README section
@@ -170,6 +172,8 @@ pub enum OutputConfig {
     /// JSON lines on standard output.
     #[default]
     Stdout,
+    /// Kafka topics.
+    Kafka(super::KafkaOutputConfig),
 }
 
 /// Input limits.

@@ -238,6 +238,10 @@ impl Worker<'_> {
         match topic_for_stream(settings_prefix, &stream, settings) {
             Ok(topic) => OutputRecord {
                 topic,
+                key: self.processor.settings.message_key.event_key(
+                    &event,
+                    settings.map_or(&[], |s| s.message_key_fields.as_slice()),
+                ),
                 timestamp_ms: get_path(&event, "meta.dt")
                     .and_then(Value::as_str)
                     .and_then(iso_to_unix_millis),
@@ -307,6 +311,7 @@ impl Worker<'_> {
         .unwrap_or_else(|_| settings.error_stream.clone());
         OutputRecord {
             topic,
+            key: settings.message_key.uuid_key(get_path(&error, "meta.id")),
             payload: serialize(&error),
             timestamp_ms: iso_to_unix_millis(&now),
             outcome: Outcome::Error { reason },

@@ -109,6 +109,11 @@ impl Worker<'_> {
                     });
                 OutputRecord {
                     topic,
+                    key: self
+                        .processor
+                        .settings
+                        .message_key
+                        .uuid_key(capsule.get("uuid")),
                     payload: serialize(&capsule),
                     timestamp_ms,
                     outcome: Outcome::Valid,
@@ -173,6 +178,7 @@ impl Worker<'_> {
         let capsule = event_error(code, message, raw_event, scid, &settings.host, seconds);
         OutputRecord {
             topic: settings.error_topic.clone(),
+            key: settings.message_key.uuid_key(capsule.get("uuid")),
             payload: serialize(&capsule),
             timestamp_ms: seconds.checked_mul(1000),
             outcome: Outcome::Error { reason },

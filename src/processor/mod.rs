@@ -11,6 +11,8 @@
 
 mod event_platform;
 mod legacy;
+mod message_key;
+mod refused_record;
 mod settings;
 
 use std::borrow::Cow;
@@ -23,6 +25,7 @@ use crate::catalog::{Catalog, CatalogSnapshot};
 use crate::record::OutputRecord;
 use crate::schema::FetchTicket;
 
+pub use message_key::MessageKey;
 pub use settings::{LegacyConversion, ProcessorSettings};
 
 /// Shared, immutable processing state (one per pipeline, used by every worker thread).

@@ -60,6 +60,8 @@ pub struct ProcessorSettings {
     pub max_line_bytes: usize,
     /// How long a batch waits for a set-aside line's schema fetch.
     pub fetch_wait: Duration,
+    /// Kafka message key of output records.
+    pub message_key: super::MessageKey,
 }
 
 impl ProcessorSettings {

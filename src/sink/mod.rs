@@ -2,19 +2,24 @@
 //! is written durably enough for that sink (directory and stdout: flushed to the OS).
 
 mod directory;
+pub mod kafka;
 mod stdout;
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use crate::ack::BatchAck;
 use crate::record::{ProcessedBatch, Tally};
 use crate::stats::Stats;
 
 pub use directory::DirectorySink;
+pub use kafka::{FailedRecordRouter, KafkaSink, KafkaSinkSettings, RefusedRecord, PRODUCE_REASON};
 pub use stdout::StdoutSink;
 
 /// Which sink to write to.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)]
 pub enum SinkSpec {
     /// One JSON-lines file per topic in a directory: `<dir>/<topic>.jsonl`.
     Directory {
@@ -25,6 +30,8 @@ pub enum SinkSpec {
     },
     /// Every event as one JSON line on standard output.
     Stdout,
+    /// Every event to its Kafka topic; acknowledged on delivery reports.
+    Kafka(KafkaSinkSettings),
 }
 
 /// Why a sink failed. A failed sink stops the pipeline; unacknowledged input is not counted as
@@ -46,18 +53,25 @@ pub trait Sink: Send {
     /// Makes everything accepted so far durable and acknowledges it. Called whenever no further
     /// batch is immediately waiting, and before shutdown.
     fn flush(&mut self) -> Result<(), SinkError>;
+    /// Delivers everything accepted (bounded by the sink's own timeout) before the run ends.
+    fn finish(&mut self) -> Result<(), SinkError> {
+        self.flush()
+    }
 }
 
 /// Opens the sink described by `spec`.
 pub fn open_sink(
     spec: &SinkSpec,
-    stats: std::sync::Arc<Stats>,
+    stats: Arc<Stats>,
+    router: Arc<dyn FailedRecordRouter>,
+    stop: Arc<AtomicBool>,
 ) -> Result<Box<dyn Sink>, SinkError> {
     match spec {
         SinkSpec::Directory { path, fsync } => {
             Ok(Box::new(DirectorySink::open(path.clone(), *fsync, stats)?))
         }
         SinkSpec::Stdout => Ok(Box::new(StdoutSink::new(stats))),
+        SinkSpec::Kafka(settings) => Ok(Box::new(KafkaSink::open(settings, router, stats, stop)?)),
     }
 }
 

@@ -7,6 +7,7 @@
 mod batch;
 mod delivery;
 mod file_once;
+pub mod kafka;
 mod line_assembler;
 mod stream_reader;
 pub mod tail;
@@ -19,6 +20,7 @@ use crossbeam_channel::Sender;
 
 pub use batch::{BatchBuilder, LineBatch, OverlongLine};
 pub use delivery::{DeliveryTracker, StreamDelivery};
+pub use kafka::{KafkaSourceSettings, StartFrom};
 pub use line_assembler::LineAssembler;
 pub use tail::{ReadFrom, TailSettings};
 
@@ -52,6 +54,8 @@ pub enum SourceSpec {
     FilesOnce(Vec<PathBuf>),
     /// Files matching glob patterns, followed as they grow (until stopped), with checkpoints.
     FilesTail(TailSettings),
+    /// Raw topics consumed in a consumer group; offsets are committed only after delivery.
+    Kafka(KafkaSourceSettings),
 }
 
 impl SourceSpec {
@@ -61,6 +65,7 @@ impl SourceSpec {
             SourceSpec::Stdin => "stdin",
             SourceSpec::FilesOnce(_) => "files",
             SourceSpec::FilesTail(_) => "files",
+            SourceSpec::Kafka(_) => "kafka",
         }
     }
 }
@@ -90,6 +95,9 @@ pub enum SourceError {
     /// The tailer's checkpoint store cannot be opened or written.
     #[error("checkpoints: {0}")]
     Checkpoint(#[source] tail::CheckpointError),
+    /// The Kafka consumer cannot be created or used.
+    #[error("kafka: {0}")]
+    Kafka(String),
 }
 
 /// Everything a running source needs: where to send batches, whom to tell about acks, when to stop.
@@ -160,5 +168,6 @@ pub fn run_source(spec: &SourceSpec, ctx: &SourceContext) -> Result<u64, SourceE
         }
         SourceSpec::FilesOnce(paths) => file_once::read_files(ctx, paths),
         SourceSpec::FilesTail(settings) => tail::follow(ctx, settings),
+        SourceSpec::Kafka(settings) => kafka::consume(ctx, settings),
     }
 }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Kafka throughput on librdkafka's mock cluster (`beacon-processor dev-kafka`, its own process,
+# loopback), all in one run on the same generated lines:
+#   1. files -> directory sink (reference point, and the records for step 2);
+#   2. a bare rdkafka producer sending exactly the records of step 1 (benches/bare_producer.rs);
+#   3. files -> Kafka through beacon-processor;
+#   4. Kafka -> Kafka through beacon-processor (raw topic with 48 partitions, consumer group).
+# Prints records/s of each and the ratios to the bare producer. Figures are for comparison
+# within one run only: the machine is shared and the broker runs on the same cores.
+#
+# Usage: scripts/bench-kafka.sh [lines, default 200000]   (mock partitions keep ~5 MB each:
+# keep lines * 730 B / 48 below that, i.e. at most about 300,000 lines)
+set -euo pipefail
+
+lines="${1:-200000}"
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+work="$(mktemp -d "${TMPDIR:-/tmp}/bench-kafka.XXXXXX")"
+broker_pid=""
+cleanup() {
+    if [ -n "$broker_pid" ]; then kill "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+cargo build --release --quiet
+cargo bench --quiet --bench bare_producer --no-run 2>/dev/null
+bin="${CARGO_TARGET_DIR:-$repo/target}/release/beacon-processor"
+
+"$bin" dev-kafka --topic eventlogging-client-side:48 --address-file "$work/address" >/dev/null 2>&1 &
+broker_pid=$!
+for _ in $(seq 100); do [ -s "$work/address" ] && break; sleep 0.1; done
+brokers="$(cat "$work/address")"
+echo "mock cluster at $brokers; $lines lines" >&2
+
+"$bin" generate -n "$lines" --seed 5 -o "$work/raw.log"
+"$bin" generate -n "$lines" --seed 5 --kafka "$brokers" 2>/dev/null
+echo "raw input: $(stat -c %s "$work/raw.log") bytes" >&2
+
+rate() { sed -n 's/.*(\([0-9]*\) lines\/s.*/\1/p' | tail -1; }
+
+echo "== 1. files -> directory" >&2
+dir_rate=$("$bin" process --log-level warn --out "$work/records" "$work/raw.log" 2>&1 | tee "$work/dir.txt" | rate)
+
+echo "== 2. bare producer, same records" >&2
+bare_line=$(BARE_PRODUCER_BROKERS="$brokers" BARE_PRODUCER_RECORDS="$work/records" \
+    cargo bench --quiet --bench bare_producer 2>/dev/null | grep '^bare producer')
+echo "$bare_line" >&2
+bare_rate=$(echo "$bare_line" | sed -n 's/.* s: \([0-9]*\) records\/s.*/\1/p')
+
+echo "== 3. files -> Kafka" >&2
+f2k_rate=$("$bin" process --log-level warn --kafka "$brokers" "$work/raw.log" 2>&1 | rate)
+
+echo "== 4. Kafka -> Kafka" >&2
+cat >"$work/k2k.yaml" <<YAML
+input:
+  type: kafka
+  brokers: "$brokers"
+  group_id: bench
+output:
+  type: kafka
+  brokers: "$brokers"
+schemas:
+  legacy_dirs: ["$repo/config/schemas"]
+  event_repositories: ["$repo/config/event-schemas"]
+streams:
+  config: "$repo/config/stream-config.yaml"
+YAML
+"$bin" process --log-level warn --config "$work/k2k.yaml" >"$work/k2k.txt" 2>&1
+k2k_rate=$(rate <"$work/k2k.txt")
+grep -E "lines read|delivered" "$work/k2k.txt" >&2
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+printf '\n%-34s %12s %10s\n' "path" "records/s" "vs bare"
+printf '%-34s %12s %10s\n' "bare rdkafka producer" "$bare_rate" "1.00"
+printf '%-34s %12s %10s\n' "files -> directory (processor)" "$dir_rate" "$(ratio "$dir_rate" "$bare_rate")"
+printf '%-34s %12s %10s\n' "files -> Kafka (processor)" "$f2k_rate" "$(ratio "$f2k_rate" "$bare_rate")"
+printf '%-34s %12s %10s\n' "Kafka -> Kafka (processor)" "$k2k_rate" "$(ratio "$k2k_rate" "$bare_rate")"

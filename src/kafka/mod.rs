@@ -1,0 +1,15 @@
+//! Kafka plumbing shared by the Kafka source and the Kafka sink: client configuration with
+//! pass-through librdkafka options, a client context that logs through `tracing` without
+//! flooding, the classification of produce errors, and a mock broker for development and tests.
+
+mod client;
+pub mod from_config;
+mod line_producer;
+mod log_limiter;
+pub mod mock_broker;
+mod produce_error;
+
+pub use client::{client_config, LoggingContext, OptionProblem};
+pub use line_producer::LineProducer;
+pub use log_limiter::LogLimiter;
+pub use produce_error::{classify_produce_error, ProduceFailure};
