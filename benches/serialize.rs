@@ -1,10 +1,13 @@
-//! Stage 6: serialising a parsed capsule as compact JSON (`serde_json::to_vec`), the payload of
-//! every output record.
+//! Stage 6: serialising a parsed capsule as compact JSON, the payload of every output record:
+//! with `serde_json::to_vec` (the full capsule), with the processor's own writer on the same
+//! capsule (`json_writer::write_object`), and as the processor does it (`LegacyCapsule::write_json`,
+//! user agent pre-rendered). All three write the same bytes.
 
 mod common;
 
 use std::hint::black_box;
 
+use beacon_parsers::json_writer;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn serialize(c: &mut Criterion) {
@@ -15,6 +18,26 @@ fn serialize(c: &mut Criterion) {
         b.iter(|| {
             for capsule in &capsules {
                 let _ = black_box(serde_json::to_vec(black_box(capsule)));
+            }
+        });
+    });
+    let mut out = Vec::with_capacity(4096);
+    group.bench_function("json_writer", |b| {
+        b.iter(|| {
+            for capsule in &capsules {
+                out.clear();
+                json_writer::write_object(&mut out, black_box(capsule));
+                black_box(&out);
+            }
+        });
+    });
+    let legacy = common::legacy_capsules(&common::lines(common::LINE_COUNT));
+    group.bench_function("legacy_capsule", |b| {
+        b.iter(|| {
+            for capsule in &legacy {
+                out.clear();
+                black_box(capsule).write_json(&mut out);
+                black_box(&out);
             }
         });
     });

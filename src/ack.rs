@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Identifies a batch within its source: which stream (file, partition) and which range of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,12 +36,22 @@ pub trait AckReceiver: Send + Sync {
 pub struct BatchAck {
     receiver: Arc<dyn AckReceiver>,
     position: BatchPosition,
+    read_at: Instant,
 }
 
 impl BatchAck {
     /// A handle that reports `position` to `receiver` when acknowledged.
     pub fn new(receiver: Arc<dyn AckReceiver>, position: BatchPosition) -> Self {
-        BatchAck { receiver, position }
+        BatchAck {
+            receiver,
+            position,
+            read_at: Instant::now(),
+        }
+    }
+
+    /// When the batch was cut from the input (for the processing latency).
+    pub fn read_at(&self) -> Instant {
+        self.read_at
     }
 
     /// The range of input this batch covers.

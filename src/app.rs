@@ -1,6 +1,7 @@
 //! Assembly: turns a loaded configuration into the running parts (processor, source, sink,
 //! settings), checking everything first and reporting every problem at once.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +35,10 @@ pub struct Assembled {
     pub input: SourceSpec,
     /// Where to write.
     pub output: SinkSpec,
+    /// The HTTP server's address, if it is enabled.
+    pub http_listen: Option<SocketAddr>,
+    /// The longest a graceful stop may take.
+    pub shutdown_timeout: Duration,
 }
 
 /// Builds every part from `loaded`. `daemon` selects following files (`run`) rather than
@@ -93,6 +98,21 @@ pub fn assemble(loaded: &LoadedConfig, daemon: bool) -> Result<Assembled, Config
         OutputConfig::Stdout => Some(SinkSpec::Stdout),
         OutputConfig::Kafka(kafka) => {
             crate::kafka::from_config::sink_settings(kafka, &mut problems).map(SinkSpec::Kafka)
+        }
+    };
+    let http_listen = match &file.http.listen {
+        None => None,
+        Some(text) => {
+            match text.parse::<SocketAddr>() {
+                Ok(address) => Some(address),
+                Err(_) => {
+                    problems.push(ConfigProblem::new(
+                    "http.listen",
+                    format!("expected an IP address and port such as 127.0.0.1:9102, found {text:?}"),
+                ));
+                    None
+                }
+            }
         }
     };
     let message_key = match &file.output {
@@ -160,6 +180,8 @@ pub fn assemble(loaded: &LoadedConfig, daemon: bool) -> Result<Assembled, Config
         },
         input,
         output,
+        http_listen,
+        shutdown_timeout: Duration::from_millis(file.pipeline.shutdown_timeout_ms),
     })
 }
 

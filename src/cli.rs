@@ -81,6 +81,10 @@ pub struct RunArgs {
     /// beacon-processor).
     #[arg(long, value_name = "BROKERS")]
     pub kafka: Option<String>,
+    /// Serve the status page, /metrics, /healthz and /ready on this address (overrides
+    /// `http.listen`; port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
 }
 
 /// Arguments of `process`.
@@ -105,6 +109,10 @@ pub struct ProcessArgs {
     /// configuration's output; its Kafka producer settings are kept if it has them).
     #[arg(long, value_name = "BROKERS", conflicts_with = "out")]
     pub kafka: Option<String>,
+    /// Serve the status page, /metrics, /healthz and /ready on this address while processing
+    /// (`process` ignores the configuration's `http.listen`, which is the daemon's).
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
     /// Worker threads (0: one per core; overrides the configuration).
     #[arg(long)]
     pub workers: Option<usize>,

@@ -22,7 +22,12 @@ pub fn init(cli: &Cli, config: &LoggingConfig) {
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only on a terminal (and never with NO_COLOR): log files stay plain text.
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none(),
+        );
     let _ = if json {
         builder.json().try_init()
     } else {

@@ -7,6 +7,12 @@ use clap::Parser;
 use beacon_processor::cli::{Cli, Command};
 use beacon_processor::commands;
 
+/// mimalloc instead of the system allocator: the per-line pipeline allocates and frees dozens of
+/// small blocks per event (JSON strings, map nodes, numbers), and glibc's malloc/free were about
+/// a fifth of its instructions (docs/PROFILE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {

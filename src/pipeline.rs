@@ -96,6 +96,7 @@ pub fn run(
     stop: Arc<AtomicBool>,
     stats: Arc<Stats>,
 ) -> Result<RunReport, PipelineError> {
+    let kinds = (source.name(), sink_kind(sink));
     let router: Arc<dyn FailedRecordRouter> = Arc::clone(&processor) as _;
     let mut sink = open_sink(sink, Arc::clone(&stats), router, Arc::clone(&stop))?;
     let queue = settings.queue_batches.max(1);
@@ -110,7 +111,9 @@ pub fn run(
         Arc::clone(&tracker),
         line_tx,
         Arc::clone(&stop),
-    );
+    )
+    .with_stats(Arc::clone(&stats));
+    stats.set_running(true, kinds.0, kinds.1);
 
     let result = thread::scope(|scope| {
         let source_handle = thread::Builder::new()
@@ -128,9 +131,10 @@ pub fn run(
             let tx = out_tx.clone();
             let processor = Arc::clone(&processor);
             let first_line = &first_line;
+            let stats = &stats;
             let handle = thread::Builder::new()
                 .name(format!("worker-{index}"))
-                .spawn_scoped(scope, move || work(&processor, &rx, &tx, first_line))
+                .spawn_scoped(scope, move || work(&processor, &rx, &tx, first_line, stats))
                 .map_err(|e| PipelineError::Thread(e.to_string()))?;
             workers.push(handle);
         }
@@ -139,6 +143,7 @@ pub fn run(
 
         let sink_result = drain_into_sink(sink.as_mut(), &out_rx, settings.max_batches_per_flush);
         if sink_result.is_err() {
+            stats.set_failed();
             // Nothing more can be delivered: stop reading. Workers exit when their sends fail.
             stop.store(true, Ordering::Relaxed);
             drop(out_rx);
@@ -156,6 +161,7 @@ pub fn run(
         Ok::<u64, PipelineError>(lines_read)
     })?;
 
+    stats.set_running(false, kinds.0, kinds.1);
     Ok(RunReport {
         lines_read: result,
         totals: stats.snapshot(),
@@ -171,6 +177,7 @@ fn work(
     rx: &Receiver<LineBatch>,
     tx: &Sender<ProcessedBatch>,
     first_line: &OnceLock<Instant>,
+    stats: &Stats,
 ) {
     let mut worker = processor.worker();
     for batch in rx.iter() {
@@ -200,6 +207,7 @@ fn work(
         if tx.send(processed).is_err() {
             return;
         }
+        stats.set_queue("records", tx.len());
     }
 }
 
@@ -223,4 +231,13 @@ fn drain_into_sink(
         sink.flush()?;
     }
     sink.finish()
+}
+
+/// Short name of a sink kind, for the status page.
+fn sink_kind(sink: &SinkSpec) -> &'static str {
+    match sink {
+        SinkSpec::Directory { .. } => "directory",
+        SinkSpec::Stdout => "stdout",
+        SinkSpec::Kafka(_) => "kafka",
+    }
 }

@@ -28,6 +28,9 @@ pub struct OutputRecord {
     pub timestamp_ms: Option<i64>,
     /// Kafka message key (`output.message_key`), if any.
     pub key: Option<Vec<u8>>,
+    /// The schema (legacy) or stream (Event Platform) the event is for, as far as known, for
+    /// per-schema metrics (for error events: the one the failed event named).
+    pub schema: Option<String>,
     /// Valid or error, for counters.
     pub outcome: Outcome,
 }
@@ -44,6 +47,32 @@ pub struct ProcessedBatch {
     pub ack: BatchAck,
 }
 
+/// Counts of one schema (or stream).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemaTally {
+    /// Valid events.
+    pub valid: u64,
+    /// Error events per reason.
+    pub errors: BTreeMap<&'static str, u64>,
+}
+
+/// One error event kept as an example for operators (the status page's recent errors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorSample {
+    /// The error's reason.
+    pub reason: &'static str,
+    /// The schema or stream the failed event named.
+    pub schema: Option<String>,
+    /// The error event (at most [`ERROR_SAMPLE_BYTES`] of it).
+    pub payload: Vec<u8>,
+}
+
+/// Bytes of an error event kept in an [`ErrorSample`].
+pub const ERROR_SAMPLE_BYTES: usize = 8192;
+
+/// The label used for records whose schema is not known.
+pub const UNKNOWN_SCHEMA: &str = "unknown";
+
 /// Counts of one batch, recorded into the totals when the batch is delivered.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
@@ -51,34 +80,79 @@ pub struct Tally {
     pub lines: BTreeMap<Arc<str>, u64>,
     /// Valid events.
     pub valid: u64,
-    /// Error events by reason.
+    /// Error events per reason.
     pub errors: BTreeMap<&'static str, u64>,
-    /// Events per topic.
+    /// Events per output topic.
     pub topics: BTreeMap<String, u64>,
+    /// Valid and error events per schema or stream ([`UNKNOWN_SCHEMA`] when not known).
+    pub schemas: BTreeMap<String, SchemaTally>,
+    /// The first error event of the batch, as an example (not summed by [`Tally::add`]).
+    pub error_sample: Option<ErrorSample>,
 }
 
 impl Tally {
-    /// The counts of `batch`.
+    /// Counts the records of a batch.
     pub fn of(batch: &ProcessedBatch) -> Tally {
         let mut tally = Tally::default();
         tally
             .lines
             .insert(Arc::clone(&batch.source), batch.records.len() as u64);
         for record in &batch.records {
-            match record.outcome {
-                Outcome::Valid => tally.valid += 1,
-                Outcome::Error { reason } => *tally.errors.entry(reason).or_default() += 1,
-            }
-            if let Some(count) = tally.topics.get_mut(record.topic.as_str()) {
-                *count += 1;
-            } else {
-                tally.topics.insert(record.topic.clone(), 1);
-            }
+            tally.count(record);
         }
         tally
     }
 
-    /// Adds `other` into `self`.
+    fn count(&mut self, record: &OutputRecord) {
+        let schema = record.schema.as_deref().unwrap_or(UNKNOWN_SCHEMA);
+        let per_schema = match self.schemas.get_mut(schema) {
+            Some(per_schema) => per_schema,
+            None => self.schemas.entry(schema.to_owned()).or_default(),
+        };
+        match record.outcome {
+            Outcome::Valid => {
+                self.valid += 1;
+                per_schema.valid += 1;
+            }
+            Outcome::Error { reason } => {
+                *self.errors.entry(reason).or_default() += 1;
+                *per_schema.errors.entry(reason).or_default() += 1;
+                if self.error_sample.is_none() {
+                    let kept = record.payload.len().min(ERROR_SAMPLE_BYTES);
+                    self.error_sample = Some(ErrorSample {
+                        reason,
+                        schema: record.schema.clone(),
+                        payload: record.payload.get(..kept).unwrap_or_default().to_vec(),
+                    });
+                }
+            }
+        }
+        if let Some(count) = self.topics.get_mut(record.topic.as_str()) {
+            *count += 1;
+        } else {
+            self.topics.insert(record.topic.clone(), 1);
+        }
+    }
+
+    /// Moves one valid event of `schema` bound for `from` to an error event with `reason`
+    /// bound for `to` (a record the sink had to replace by an error event).
+    pub fn reroute(&mut self, schema: Option<&str>, reason: &'static str, from: &str, to: &str) {
+        self.valid = self.valid.saturating_sub(1);
+        *self.errors.entry(reason).or_default() += 1;
+        let schema = schema.unwrap_or(UNKNOWN_SCHEMA);
+        let per_schema = self.schemas.entry(schema.to_owned()).or_default();
+        per_schema.valid = per_schema.valid.saturating_sub(1);
+        *per_schema.errors.entry(reason).or_default() += 1;
+        if let Some(n) = self.topics.get_mut(from) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.topics.remove(from);
+            }
+        }
+        *self.topics.entry(to.to_owned()).or_default() += 1;
+    }
+
+    /// Adds `other`'s counts.
     pub fn add(&mut self, other: &Tally) {
         for (source, n) in &other.lines {
             *self.lines.entry(Arc::clone(source)).or_default() += n;
@@ -94,14 +168,24 @@ impl Tally {
                 self.topics.insert(topic.clone(), *n);
             }
         }
+        for (schema, counts) in &other.schemas {
+            let mine = match self.schemas.get_mut(schema) {
+                Some(mine) => mine,
+                None => self.schemas.entry(schema.clone()).or_default(),
+            };
+            mine.valid += counts.valid;
+            for (reason, n) in &counts.errors {
+                *mine.errors.entry(reason).or_default() += n;
+            }
+        }
     }
 
-    /// Total input lines.
+    /// All input lines.
     pub fn total_lines(&self) -> u64 {
         self.lines.values().sum()
     }
 
-    /// Total error events.
+    /// All error events.
     pub fn total_errors(&self) -> u64 {
         self.errors.values().sum()
     }

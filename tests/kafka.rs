@@ -23,6 +23,23 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_beacon-processor");
 const RAW: &str = "eventlogging-client-side";
 
+/// The raw topic with `partitions` partitions, and the output topics with enough partitions
+/// that the mock's ~5 MB per partition retention never drops a record in these tests.
+fn topics(partitions: i32) -> Vec<(String, i32)> {
+    let mut topics = vec![(RAW.to_owned(), partitions)];
+    for schema in [
+        "NavigationTiming",
+        "SearchSatisfaction",
+        "Echo",
+        "EditAttemptStep",
+        "Generic",
+        "EventError",
+    ] {
+        topics.push((format!("eventlogging_{schema}"), 8));
+    }
+    topics
+}
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -134,6 +151,15 @@ fn consume_outputs(brokers: &str) -> Vec<(String, Vec<u8>)> {
             let (low, high) = consumer
                 .fetch_watermarks(topic.name(), partition.id(), Duration::from_secs(10))
                 .unwrap();
+            // The mock keeps only ~5 MB per partition and silently drops older records: that
+            // would look like loss, so make it a loud test-setup failure instead.
+            assert_eq!(
+                low,
+                0,
+                "the mock cluster dropped records of {} [{}]: give the topic more partitions",
+                topic.name(),
+                partition.id()
+            );
             if high > low {
                 total += high - low;
                 assignment
@@ -178,10 +204,16 @@ fn committed_and_end(brokers: &str, group: &str) -> (i64, i64) {
     let mut end = 0;
     for partition in metadata.topics()[0].partitions() {
         list.add_partition(RAW, partition.id());
-        end += consumer
+        let (low, high) = consumer
             .fetch_watermarks(RAW, partition.id(), Duration::from_secs(10))
-            .unwrap()
-            .1;
+            .unwrap();
+        // The mock keeps only ~5 MB per partition: raw lines dropped before anyone read them
+        // would look like loss. Make that a loud test-setup failure instead.
+        assert_eq!(
+            low, 0,
+            "the mock cluster dropped raw lines: use more partitions"
+        );
+        end += high;
     }
     let committed = consumer
         .committed_offsets(list, Duration::from_secs(10))
@@ -331,7 +363,7 @@ fn coverage(expected: &HashSet<String>, outputs: &[(String, Vec<u8>)]) -> u64 {
 
 #[test]
 fn raw_topic_to_schema_topics_and_error_topic_with_exact_counts() {
-    let broker = MockBroker::start(1, &[(RAW.to_owned(), 6)]).unwrap();
+    let broker = MockBroker::start(1, &topics(6)).unwrap();
     let brokers = broker.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
     let lines = generate(3000, 11);
@@ -374,7 +406,7 @@ fn raw_topic_to_schema_topics_and_error_topic_with_exact_counts() {
 
 #[test]
 fn two_instances_share_partitions_and_a_rebalance_loses_nothing() {
-    let broker = MockBroker::start(1, &[(RAW.to_owned(), 6)]).unwrap();
+    let broker = MockBroker::start(1, &topics(12)).unwrap();
     let brokers = broker.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
     let lines = generate(12_000, 12);
@@ -438,7 +470,7 @@ fn two_instances_share_partitions_and_a_rebalance_loses_nothing() {
 #[test]
 fn an_output_outage_keeps_offsets_until_delivery_resumes() {
     let input = MockBroker::start(1, &[(RAW.to_owned(), 3)]).unwrap();
-    let output = MockBroker::start(1, &[]).unwrap();
+    let output = MockBroker::start(1, &topics(1)[1..]).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let lines = generate(2000, 13);
     let (_, expected_ids) = expected(&lines, dir.path());
@@ -485,22 +517,39 @@ fn an_output_outage_keeps_offsets_until_delivery_resumes() {
 
 #[test]
 fn kill_9_mid_stream_then_restart_loses_nothing() {
-    let broker = MockBroker::start(1, &[(RAW.to_owned(), 4)]).unwrap();
+    let broker = MockBroker::start(1, &topics(8)).unwrap();
     let brokers = broker.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
     let lines = generate(10_000, 14);
     let (_, expected_ids) = expected(&lines, dir.path());
     let config = write_config(dir.path(), "k", &brokers, &brokers, "");
-    produce(&brokers, RAW, &lines);
 
+    // Lines keep arriving while the first instance runs, so that it dies mid-stream.
     let first = Daemon::start(&config, dir.path().join("k1.log"));
+    let feeder = {
+        let brokers = brokers.clone();
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            for chunk in lines.chunks(500) {
+                produce(&brokers, RAW, chunk);
+                std::thread::sleep(Duration::from_millis(150));
+            }
+        })
+    };
     wait_for(
         "some offsets to be committed",
         Duration::from_secs(60),
         || committed_and_end(&brokers, "processors").0 > 0,
     );
     first.kill9();
-    let (committed_at_kill, end) = committed_and_end(&brokers, "processors");
+    let (committed_at_kill, produced_at_kill) = committed_and_end(&brokers, "processors");
+    assert!(
+        committed_at_kill < 10_000,
+        "the kill came after the end: nothing was tested"
+    );
+    feeder.join().unwrap();
+    let end = committed_and_end(&brokers, "processors").1;
+    assert_eq!(end, 10_000);
     let second = Daemon::start(&config, dir.path().join("k2.log"));
     wait_for(
         "every offset to be committed",
@@ -514,7 +563,7 @@ fn kill_9_mid_stream_then_restart_loses_nothing() {
     let outputs = consume_outputs(&brokers);
     let duplicates = coverage(&expected_ids, &outputs);
     eprintln!(
-        "kill -9: committed {committed_at_kill} of {end} at the kill, {} outputs, {duplicates} duplicates",
+        "kill -9: committed {committed_at_kill} of {produced_at_kill} produced at the kill, {} outputs, {duplicates} duplicates",
         outputs.len()
     );
 }

@@ -21,7 +21,7 @@ use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
 use serde_json::{Map, Value};
 
-use beacon_parsers::capsule::CapsuleParser;
+use beacon_parsers::capsule::{CapsuleParser, LegacyCapsule};
 use beacon_parsers::format::LineFormat;
 use beacon_parsers::useragent::{UserAgentCache, UserAgentParser};
 use beacon_processor::app;
@@ -29,6 +29,11 @@ use beacon_processor::config::LoadedConfig;
 use beacon_processor::generate::{generate, GeneratorSettings, SchemaSample};
 use beacon_processor::processor::{Clock, Processor};
 use beacon_processor::schema::{LegacyDirSource, SchemaRegistry};
+
+/// The binary's allocator (mimalloc, see `src/main.rs`), so that the benches measure what the
+/// processor runs with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The production line format (varnishkafka's EventLogging beacon format).
 pub const FORMAT: &str = "%q %{recvFrom}s %{seqId}d %D %{ip}i %u";
@@ -177,6 +182,22 @@ pub fn parsed_capsules(lines: &[String]) -> Vec<Map<String, Value>> {
     lines
         .iter()
         .filter_map(|line| parser.parse(line, &mut cache, NOW_UNIX_MICROS).ok())
+        .collect()
+}
+
+/// The capsules of the lines that parse, as the processor builds them (user agent pre-rendered;
+/// with a warm user-agent cache).
+pub fn legacy_capsules(lines: &[String]) -> Vec<LegacyCapsule> {
+    let parser = capsule_parser();
+    let mut cache = warm_cache(&parser, lines);
+    lines
+        .iter()
+        .filter_map(|line| {
+            let decoded = parser.decode(line).ok()?;
+            parser
+                .build_legacy_capsule(decoded, &mut cache, NOW_UNIX_MICROS)
+                .ok()
+        })
         .collect()
 }
 

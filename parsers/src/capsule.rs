@@ -8,7 +8,10 @@
 //! 4. drop `clientValidated` and `isTruncated`;
 //! 5. set `uuid` from `recvFrom`, `seqId` and `dt` (a client `uuid` is always overwritten).
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -17,12 +20,16 @@ use crate::format::{Captures, Field, FieldKind, LineFormat};
 use crate::json::{self, JsonError};
 use crate::python;
 use crate::qson::{self, QsonError};
-use crate::useragent::{UserAgentCache, UserAgentError};
+use crate::useragent::{RenderedUserAgent, UserAgentCache, UserAgentError};
 use crate::uuid5;
 
 /// Keys the processor removes from every capsule before validation (dropped from the capsule
 /// schema in 2015, still sent by old clients).
 pub const DROPPED_KEYS: [&str; 2] = ["clientValidated", "isTruncated"];
+
+/// The capsule key of the parsed user agent: the fixed group name of `%u`, the only field kind
+/// with a user-agent caster (a format can have it at most once).
+pub const USER_AGENT_KEY: &str = "userAgent";
 
 /// Why a raw line could not be turned into a capsule. Every variant becomes a `processor`
 /// EventError; [`CapsuleError::reason`] gives the bounded metrics label.
@@ -155,10 +162,23 @@ impl CapsuleParser {
         user_agents: &mut UserAgentCache,
         now_unix_micros: i64,
     ) -> Result<Map<String, Value>, CapsuleError> {
+        self.build_legacy_capsule(decoded, user_agents, now_unix_micros)
+            .map(LegacyCapsule::into_map)
+    }
+
+    /// [`build_capsule`](Self::build_capsule) without materialising the parsed user agent as a
+    /// JSON object: the result holds it pre-rendered (see [`LegacyCapsule`]).
+    pub fn build_legacy_capsule(
+        &self,
+        decoded: DecodedLine<'_>,
+        user_agents: &mut UserAgentCache,
+        now_unix_micros: i64,
+    ) -> Result<LegacyCapsule, CapsuleError> {
         let DecodedLine {
             object: mut capsule,
             captures,
         } = decoded;
+        let mut user_agent = None;
         let fields = self.format.fields();
         let capsule_index = self.format.capsule_index();
         // Client-sent values of format fields are cast by the field's caster.
@@ -167,7 +187,7 @@ impl CapsuleParser {
                 continue;
             }
             if let Some(client_value) = capsule.get_mut(&field.name) {
-                let cast = cast_client_value(field, client_value, user_agents)?;
+                let cast = cast_client_value(field, client_value, user_agents, &mut user_agent)?;
                 *client_value = cast;
             }
         }
@@ -180,7 +200,7 @@ impl CapsuleParser {
                 continue;
             }
             let text = captures.get(index).unwrap_or_default();
-            let value = cast_line_value(field, text, user_agents)?;
+            let value = cast_line_value(field, text, user_agents, &mut user_agent)?;
             capsule.insert(field.name.clone(), value);
         }
         for key in DROPPED_KEYS {
@@ -188,7 +208,10 @@ impl CapsuleParser {
         }
         let uuid = capsule_uuid(&capsule, now_unix_micros);
         capsule.insert("uuid".to_owned(), Value::String(uuid));
-        Ok(capsule)
+        Ok(LegacyCapsule {
+            map: capsule,
+            user_agent,
+        })
     }
 
     /// What the line itself (not the client) says about the request, for events that are not
@@ -227,6 +250,71 @@ impl CapsuleParser {
             }
         }
         Ok(context)
+    }
+}
+
+/// A legacy capsule as [`CapsuleParser::build_legacy_capsule`] builds it: the capsule map, in
+/// which the parsed user agent (if the format has `%u`) is only a `null` placeholder under
+/// [`USER_AGENT_KEY`], plus that user agent pre-rendered as JSON.
+///
+/// Writing it ([`write_json`](Self::write_json)) gives exactly the bytes of the full capsule
+/// ([`into_map`](Self::into_map)) serialised. Validating [`map`](Self::map) gives the same verdict
+/// as validating the full capsule only because the capsule schema accepts any `userAgent`
+/// (`"type": "any"`); anything that looks at the user agent's content must use the full capsule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LegacyCapsule {
+    map: Map<String, Value>,
+    user_agent: Option<Arc<RenderedUserAgent>>,
+}
+
+impl LegacyCapsule {
+    /// The capsule, with a `null` placeholder for the parsed user agent (see the type's docs).
+    pub fn map(&self) -> &Map<String, Value> {
+        &self.map
+    }
+
+    /// The parsed user agent, if the capsule has one.
+    pub fn user_agent(&self) -> Option<&Arc<RenderedUserAgent>> {
+        self.user_agent.as_ref()
+    }
+
+    /// The map (with the placeholder) and the parsed user agent, e.g. to move the map into a
+    /// `Value` for validation; [`from_parts`](Self::from_parts) puts them back together.
+    pub fn into_parts(self) -> (Map<String, Value>, Option<Arc<RenderedUserAgent>>) {
+        (self.map, self.user_agent)
+    }
+
+    /// Reassembles a capsule from [`into_parts`](Self::into_parts). With a user agent, `map`
+    /// should hold its placeholder under [`USER_AGENT_KEY`] (else the user agent is written
+    /// only by [`into_map`](Self::into_map), not by [`write_json`](Self::write_json)).
+    pub fn from_parts(map: Map<String, Value>, user_agent: Option<Arc<RenderedUserAgent>>) -> Self {
+        LegacyCapsule { map, user_agent }
+    }
+
+    /// The full capsule, with the user agent as its JSON object.
+    pub fn into_map(self) -> Map<String, Value> {
+        let LegacyCapsule {
+            mut map,
+            user_agent,
+        } = self;
+        if let Some(user_agent) = user_agent {
+            map.insert(USER_AGENT_KEY.to_owned(), user_agent.info().to_json());
+        }
+        map
+    }
+
+    /// Appends the full capsule as compact JSON (sorted keys) to `out`: the same bytes as
+    /// serialising [`into_map`](Self::into_map) with serde_json.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match &self.user_agent {
+            Some(user_agent) => crate::json_writer::write_object_substituting(
+                out,
+                &self.map,
+                USER_AGENT_KEY,
+                user_agent.json(),
+            ),
+            None => crate::json_writer::write_object(out, &self.map),
+        }
     }
 }
 
@@ -292,10 +380,32 @@ fn decode_capsule(kind: FieldKind, text: &str) -> Result<Map<String, Value>, Cap
     match kind {
         FieldKind::Json => json::parse_object(text).map_err(CapsuleError::Json),
         _ => {
-            let decoded = qson::decode(text).map_err(CapsuleError::Decode)?;
-            json::parse_object(&decoded).map_err(CapsuleError::Json)
+            let decode = |buffer: &mut Vec<u8>| {
+                let decoded = qson::decode_into(text, buffer).map_err(CapsuleError::Decode)?;
+                json::parse_object(decoded).map_err(CapsuleError::Json)
+            };
+            QSON_BUFFER
+                .try_with(|cell| match cell.try_borrow_mut() {
+                    Ok(mut buffer) => {
+                        let result = decode(&mut buffer);
+                        if buffer.capacity() > MAX_KEPT_QSON_BUFFER_BYTES {
+                            *buffer = Vec::new();
+                        }
+                        result
+                    }
+                    Err(_) => decode(&mut Vec::new()),
+                })
+                .unwrap_or_else(|_| decode(&mut Vec::new()))
         }
     }
+}
+
+/// A per-thread buffer larger than this is given back to the allocator after use.
+const MAX_KEPT_QSON_BUFFER_BYTES: usize = 1 << 20;
+
+thread_local! {
+    /// Per-thread buffer for percent-decoded capsules: decoding a line allocates nothing.
+    static QSON_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 fn field_error(field: &Field, from_client: bool, message: impl Into<String>) -> CapsuleError {
@@ -306,11 +416,13 @@ fn field_error(field: &Field, from_client: bool, message: impl Into<String>) -> 
     }
 }
 
-/// Applies a field's caster to the text captured from the line.
+/// Applies a field's caster to the text captured from the line. The user-agent caster puts the
+/// parse into `user_agent` and returns the `null` placeholder.
 fn cast_line_value(
     field: &Field,
     text: &str,
     user_agents: &mut UserAgentCache,
+    user_agent: &mut Option<Arc<RenderedUserAgent>>,
 ) -> Result<Value, CapsuleError> {
     match field.kind {
         FieldKind::Str | FieldKind::Text | FieldKind::Omit => Ok(Value::String(text.to_owned())),
@@ -318,6 +430,10 @@ fn cast_line_value(
             // Python's int(): leading zeros are fine ("0123" is 123), any length is fine.
             let digits = text.trim_start_matches('0');
             let digits = if digits.is_empty() { "0" } else { digits };
+            // The common case, without a JSON deserializer: a u64 makes the same Number.
+            if let Some(number) = small_unsigned(digits) {
+                return Ok(Value::Number(number.into()));
+            }
             serde_json::from_str::<serde_json::Number>(digits)
                 .map(Value::Number)
                 .map_err(|e| field_error(field, false, format!("not an integer: {e}")))
@@ -329,16 +445,30 @@ fn cast_line_value(
             .map(Value::String)
             .map_err(|e| field_error(field, false, e.to_string())),
         FieldKind::UserAgent => {
-            user_agents
-                .parse(text)
-                .map(|info| info.to_json())
-                .map_err(|error| CapsuleError::UserAgent {
-                    from_client: false,
-                    error,
-                })
+            let parsed =
+                user_agents
+                    .parse_rendered(text)
+                    .map_err(|error| CapsuleError::UserAgent {
+                        from_client: false,
+                        error,
+                    })?;
+            *user_agent = Some(parsed);
+            Ok(Value::Null)
         }
         FieldKind::Qson | FieldKind::Json => decode_capsule(field.kind, text).map(Value::Object),
     }
+}
+
+/// The value of a run of ASCII digits without leading zeros that fits a `u64` (at most 19
+/// digits, so it cannot overflow), else `None`.
+fn small_unsigned(digits: &str) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    digits.bytes().try_fold(0_u64, |value, byte| {
+        let digit = byte.checked_sub(b'0').filter(|d| *d <= 9)?;
+        value.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 /// Applies a field's caster to a value the client sent in its capsule (reference §2.3 step 1).
@@ -346,6 +476,7 @@ fn cast_client_value(
     field: &Field,
     value: &Value,
     user_agents: &mut UserAgentCache,
+    user_agent: &mut Option<Arc<RenderedUserAgent>>,
 ) -> Result<Value, CapsuleError> {
     match field.kind {
         FieldKind::Str | FieldKind::Text | FieldKind::Omit => {
@@ -369,13 +500,17 @@ fn cast_client_value(
             .map(Value::String)
             .map_err(|e| field_error(field, true, e.to_string())),
         FieldKind::UserAgent => match value {
-            Value::String(s) => user_agents
-                .parse(s)
-                .map(|info| info.to_json())
-                .map_err(|error| CapsuleError::UserAgent {
-                    from_client: true,
-                    error,
-                }),
+            Value::String(s) => {
+                let parsed =
+                    user_agents
+                        .parse_rendered(s)
+                        .map_err(|error| CapsuleError::UserAgent {
+                            from_client: true,
+                            error,
+                        })?;
+                *user_agent = Some(parsed);
+                Ok(Value::Null)
+            }
             other => Err(field_error(
                 field,
                 true,
@@ -404,20 +539,40 @@ fn cast_client_value(
 fn capsule_uuid(capsule: &Map<String, Value>, now_unix_micros: i64) -> String {
     let recv_from = capsule
         .get("recvFrom")
-        .map(python::py_str)
-        .unwrap_or_else(|| "None".to_owned());
-    let seq_id = capsule
-        .get("seqId")
-        .map(python::py_str)
-        .unwrap_or_else(|| "None".to_owned());
+        .map_or(Cow::Borrowed("None"), py_str);
+    let seq_id = capsule.get("seqId").map_or(Cow::Borrowed("None"), py_str);
     let dt = match capsule.get("dt") {
-        Some(dt) if !is_falsy(dt) => python::py_str(dt),
-        _ => capsule
-            .get("timestamp")
-            .and_then(|ts| datetime::unix_value_to_iso(ts).ok())
-            .unwrap_or_else(|| micros_to_iso(now_unix_micros)),
+        Some(dt) if !is_falsy(dt) => py_str(dt),
+        _ => Cow::Owned(
+            capsule
+                .get("timestamp")
+                .and_then(|ts| datetime::unix_value_to_iso(ts).ok())
+                .unwrap_or_else(|| micros_to_iso(now_unix_micros)),
+        ),
     };
     uuid5::capsule_uuid(&recv_from, &seq_id, &dt)
+}
+
+/// Python `str(value)`, borrowed for strings and for integers already in canonical form (the
+/// common `recvFrom`, `seqId` and `dt`).
+fn py_str(value: &Value) -> Cow<'_, str> {
+    match value {
+        Value::String(text) => Cow::Borrowed(text),
+        Value::Number(number) if is_canonical_unsigned(number.as_str()) => {
+            Cow::Borrowed(number.as_str())
+        }
+        other => Cow::Owned(python::py_str(other)),
+    }
+}
+
+/// `0`, or ASCII digits without a leading zero: text that Python's `str(int(text))` leaves as
+/// it is.
+fn is_canonical_unsigned(text: &str) -> bool {
+    match text.as_bytes() {
+        [b'0'] => true,
+        [first, rest @ ..] => (b'1'..=b'9').contains(first) && rest.iter().all(u8::is_ascii_digit),
+        [] => false,
+    }
 }
 
 /// Python truthiness of a JSON value (the reference uses `event.get('dt') or ...`).
@@ -441,4 +596,107 @@ fn micros_to_iso(unix_micros: i64) -> String {
     }
     let without_zone = base.trim_end_matches('Z');
     format!("{without_zone}.{micros:06}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::useragent::UserAgentParser;
+    use std::sync::OnceLock;
+
+    const NOW: i64 = 1_793_491_200_000_000;
+    const CHROME: &str = "\"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/79.0.3945.88 Safari/537.36\"";
+
+    fn user_agents() -> UserAgentCache {
+        static PARSER: OnceLock<Arc<UserAgentParser>> = OnceLock::new();
+        let parser = PARSER
+            .get_or_init(|| Arc::new(UserAgentParser::builtin().expect("vendored regexes load")));
+        UserAgentCache::new(Arc::clone(parser), 16)
+    }
+
+    fn parser() -> CapsuleParser {
+        CapsuleParser::new(
+            LineFormat::compile("%q %{recvFrom}s %{seqId}d %D %{ip}i %u").expect("compiles"),
+        )
+    }
+
+    fn line(capsule_json: &str, user_agent: &str) -> String {
+        let encoded: String = capsule_json
+            .bytes()
+            .map(|byte| match byte {
+                b'{' | b'}' | b'"' | b':' | b',' | b' ' => format!("%{byte:02X}"),
+                other => char::from(other).to_string(),
+            })
+            .collect();
+        format!("?{encoded};\tcp3030.esams.wmnet\t0012345678\t2019-12-20T10:11:12\t192.0.2.1\t{user_agent}")
+    }
+
+    fn legacy(text: &str) -> LegacyCapsule {
+        let parser = parser();
+        let decoded = parser.decode(text).expect("decodes");
+        parser
+            .build_legacy_capsule(decoded, &mut user_agents(), NOW)
+            .expect("builds")
+    }
+
+    #[test]
+    fn legacy_capsule_writes_the_bytes_of_the_full_capsule() {
+        let text = line(
+            r#"{"event":{"a":"x\"y"},"revision":1,"schema":"Echo","wiki":"enwiki"}"#,
+            CHROME,
+        );
+        let capsule = legacy(&text);
+        assert_eq!(capsule.map().get(USER_AGENT_KEY), Some(&Value::Null));
+        let mut written = Vec::new();
+        capsule.write_json(&mut written);
+        let full = capsule.clone().into_map();
+        assert_eq!(
+            full.get(USER_AGENT_KEY)
+                .and_then(|ua| ua.get("browser_family")),
+            Some(&Value::from("Chrome"))
+        );
+        assert_eq!(Some(written), serde_json::to_vec(&full).ok());
+        // The full capsule is what `build_capsule` (and so `parse`) gives.
+        assert_eq!(
+            parser().parse(&text, &mut user_agents(), NOW),
+            Ok(full.clone())
+        );
+        assert_eq!(
+            full.get("uuid"),
+            Some(&Value::from("c30e6e3cd2785ebe8f7933b22114e742"))
+        );
+    }
+
+    #[test]
+    fn a_client_sent_user_agent_is_the_one_rendered() {
+        let text = line(
+            r#"{"revision":1,"schema":"Echo","userAgent":"curl/7.64.0","wiki":"enwiki"}"#,
+            CHROME,
+        );
+        let capsule = legacy(&text);
+        let rendered = capsule.user_agent().map(|ua| ua.json().to_owned());
+        assert!(rendered
+            .as_deref()
+            .is_some_and(|json| json.starts_with(r#"{"browser_family":"curl","#)));
+        let mut written = Vec::new();
+        capsule.write_json(&mut written);
+        assert_eq!(Some(written), serde_json::to_vec(&capsule.into_map()).ok());
+    }
+
+    #[test]
+    fn a_format_without_user_agent_has_no_placeholder() {
+        let parser = CapsuleParser::new(
+            LineFormat::compile("%q %{recvFrom}s %{seqId}d %D").expect("compiles"),
+        );
+        let text = "?%7B%22schema%22%3A%22Echo%22%7D;\th\t1\t2019-12-20T10:11:12";
+        let decoded = parser.decode(text).expect("decodes");
+        let capsule = parser
+            .build_legacy_capsule(decoded, &mut user_agents(), NOW)
+            .expect("builds");
+        assert!(capsule.user_agent().is_none());
+        assert!(!capsule.map().contains_key(USER_AGENT_KEY));
+        let mut written = Vec::new();
+        capsule.write_json(&mut written);
+        assert_eq!(Some(written), serde_json::to_vec(&capsule.into_map()).ok());
+    }
 }

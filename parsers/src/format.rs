@@ -539,10 +539,7 @@ fn non_space_run_len(text: &str) -> usize {
     let bytes = text.as_bytes();
     let mut at = 0;
     loop {
-        let Some(stop) = bytes.get(at..).and_then(|rest| {
-            rest.iter()
-                .position(|&byte| MAY_START_WHITESPACE[usize::from(byte)])
-        }) else {
+        let Some(stop) = bytes.get(at..).and_then(first_may_start_whitespace) else {
             return bytes.len();
         };
         at = at.saturating_add(stop);
@@ -552,6 +549,32 @@ fn non_space_run_len(text: &str) -> usize {
             None => at = at.saturating_add(1),
         }
     }
+}
+
+/// The index of the first byte of `bytes` that may start a Python whitespace character. Words
+/// of eight printable ASCII bytes (0x21-0x7E, none of which can) are skipped whole.
+fn first_may_start_whitespace(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut offset = 0;
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let mut word = [0_u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        // Some byte is below 0x21, or is 0x7F or above: look at this word byte by byte.
+        let below = word.wrapping_sub(ONES.wrapping_mul(0x21)) & !word;
+        let del_or_above = word.wrapping_add(ONES) | word;
+        if (below | del_or_above) & HIGHS != 0 {
+            break;
+        }
+        offset += 8;
+    }
+    bytes
+        .get(offset..)?
+        .iter()
+        .position(|&byte| MAY_START_WHITESPACE[usize::from(byte)])
+        .map(|position| offset + position)
 }
 
 /// Bytes that can start a Python whitespace character: the ASCII ones and the lead bytes of
@@ -1138,6 +1161,34 @@ mod tests {
     const PRODUCTION_REGEX: &str = r"(?P<capsule>\?\S+)\s+(?P<recvFrom>\S+)\s+(?P<seqId>\d+)\s+(?P<dt>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\s+(?P<ip>[^\t]+)\s+(?P<userAgent>[^\t]+)";
     const ECHO_Q: &str = "?%7B%22event%22%3A%7B%22version%22%3A%221.1%22%2C%22eventId%22%3A5%2C%22notificationType%22%3A%22edit-user-talk%22%2C%22notificationGroup%22%3A%22interactive%22%2C%22sender%22%3A%22123%22%2C%22recipientUserId%22%3A42%2C%22deliveryMethod%22%3A%22web%22%7D%2C%22revision%22%3A7731316%2C%22schema%22%3A%22Echo%22%2C%22webHost%22%3A%22en.wikipedia.org%22%2C%22wiki%22%3A%22enwiki%22%7D;";
     const UA: &str = "\"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/79.0.3945.88 Safari/537.36\"";
+
+    fn first_may_start_whitespace_bytewise(bytes: &[u8]) -> Option<usize> {
+        bytes
+            .iter()
+            .position(|&byte| MAY_START_WHITESPACE[usize::from(byte)])
+    }
+
+    #[test]
+    fn word_skipping_finds_every_byte_that_may_start_whitespace() {
+        for byte in 0..=255_u8 {
+            for length in 1..20 {
+                for position in 0..length {
+                    let mut bytes = vec![b'x'; length];
+                    if let Some(slot) = bytes.get_mut(position) {
+                        *slot = byte;
+                    }
+                    assert_eq!(
+                        first_may_start_whitespace(&bytes),
+                        first_may_start_whitespace_bytewise(&bytes),
+                        "byte {byte:#x} at {position} of {length}"
+                    );
+                }
+            }
+        }
+        assert_eq!(first_may_start_whitespace(b""), None);
+        assert_eq!(first_may_start_whitespace(ECHO_Q.as_bytes()), None);
+        assert_eq!(first_may_start_whitespace(UA.as_bytes()), Some(12));
+    }
 
     fn compile(format: &str) -> LineFormat {
         match LineFormat::compile(format) {
@@ -1789,6 +1840,14 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn word_skipping_agrees_with_the_bytewise_search(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            prop_assert_eq!(
+                first_may_start_whitespace(&bytes),
+                first_may_start_whitespace_bytewise(&bytes)
+            );
+        }
+
         #[test]
         fn tab_joined_values_round_trip(
             capsule in non_space_text(40),

@@ -6,6 +6,11 @@
 //! allowed, raw control characters inside strings are rejected; but `NaN`, `Infinity` and
 //! `-Infinity` are rejected (the output must stay valid JSON) and lone surrogate escapes are
 //! rejected. See `docs/COMPATIBILITY.md`.
+//!
+//! Most texts are parsed by a faster direct parser (`fast_path`) that builds the very value
+//! serde_json would; serde_json parses the rest and is the source of every error.
+
+mod fast_path;
 
 use std::fmt;
 
@@ -93,7 +98,13 @@ pub fn parse_object(text: &str) -> Result<Map<String, Value>, JsonError> {
 }
 
 /// Parses `text` as any JSON value.
+///
+/// Ordinary input is parsed by a direct parser that builds the value serde_json would build;
+/// serde_json itself parses whatever that parser does not accept, so errors are serde_json's.
 pub fn parse_value(text: &str) -> Result<Value, JsonError> {
+    if let Some(value) = fast_path::parse(text) {
+        return Ok(value);
+    }
     serde_json::from_str(text).map_err(|error| classify_error(text, &error))
 }
 

@@ -10,6 +10,7 @@ pub mod capsule;
 pub mod datetime;
 pub mod format;
 pub mod json;
+pub mod json_writer;
 pub mod python;
 pub mod qson;
 pub mod scid;

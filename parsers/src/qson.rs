@@ -55,43 +55,12 @@ fn is_query_delimiter(c: char) -> bool {
 /// ```
 pub fn decode(captured: &str) -> Result<Cow<'_, str>, QsonError> {
     let trimmed = captured.trim_matches(is_query_delimiter);
-    let bytes = trimmed.as_bytes();
-    let Some(first_special) = memchr::memchr2(b'%', b'+', bytes) else {
+    if memchr::memchr2(b'%', b'+', trimmed.as_bytes()).is_none() {
         return Ok(Cow::Borrowed(trimmed));
-    };
-
-    // Decoding only ever shrinks the text, so one buffer of the input's size is enough and is
-    // the only allocation. Writing into a pre-sized buffer is about twice as fast as pushing.
-    let mut decoded = vec![0_u8; bytes.len()];
-    let (head, mut rest) = bytes.split_at(first_special);
-    if let Some(slot) = decoded.get_mut(..first_special) {
-        slot.copy_from_slice(head);
     }
-    let mut written = first_special;
-    while let Some((&byte, after)) = rest.split_first() {
-        let (output, next) = match byte {
-            b'+' => (b' ', after),
-            b'%' => match after {
-                [high, low, tail @ ..] => match hex_pair_value(*high, *low) {
-                    Some(value) => (value, tail),
-                    // Not a valid escape: keep the `%` literally; the next two bytes are
-                    // ordinary text and are looked at again (one may itself be `%` or `+`).
-                    None => (b'%', after),
-                },
-                // A `%` with fewer than two bytes after it.
-                _ => (b'%', after),
-            },
-            other => (other, after),
-        };
-        // `written` never exceeds the number of input bytes consumed, so this always fits.
-        if let Some(slot) = decoded.get_mut(written) {
-            *slot = output;
-        }
-        written += 1;
-        rest = next;
-    }
+    let mut decoded = Vec::new();
+    let written = percent_decode_into(trimmed.as_bytes(), &mut decoded);
     decoded.truncate(written);
-
     String::from_utf8(decoded)
         .map(Cow::Owned)
         .map_err(|error| QsonError::InvalidUtf8 {
@@ -99,21 +68,84 @@ pub fn decode(captured: &str) -> Result<Cow<'_, str>, QsonError> {
         })
 }
 
-/// Marks bytes that are not hex digits in [`HEX_VALUES`].
-const NOT_HEX: u8 = 0xff;
+/// [`decode`] into a caller-owned buffer, so that a caller decoding many lines can reuse one
+/// allocation. Returns the decoded text: a sub-slice of `captured` when nothing needed decoding,
+/// else a prefix of the buffer. The buffer's contents are scratch space: they are overwritten,
+/// and bytes after the returned text are left over from earlier calls.
+///
+/// ```
+/// use beacon_parsers::qson::decode_into;
+/// let mut buffer = Vec::new();
+/// assert_eq!(decode_into("?%7B%22a%22%3A%22b+c%2Bd%22%7D;", &mut buffer).unwrap(), r#"{"a":"b c+d"}"#);
+/// assert_eq!(decode_into("?{};", &mut buffer).unwrap(), "{}");
+/// ```
+pub fn decode_into<'a>(captured: &'a str, buffer: &'a mut Vec<u8>) -> Result<&'a str, QsonError> {
+    let trimmed = captured.trim_matches(is_query_delimiter);
+    if memchr::memchr2(b'%', b'+', trimmed.as_bytes()).is_none() {
+        return Ok(trimmed);
+    }
+    let written = percent_decode_into(trimmed.as_bytes(), buffer);
+    let decoded = buffer.get(..written).unwrap_or_default();
+    std::str::from_utf8(decoded).map_err(|error| QsonError::InvalidUtf8 {
+        byte_offset: error.valid_up_to(),
+    })
+}
+
+/// Steps 2 and 3: `+` to space and byte-wise percent-decoding of `bytes`, written at the start
+/// of `out`; returns the number of bytes written. `out` is grown (never shrunk) to at least the
+/// input's length, so a reused buffer is not cleared or refilled for every line.
+fn percent_decode_into(bytes: &[u8], out: &mut Vec<u8>) -> usize {
+    // Decoding only ever shrinks the text: the output is written into slots sized like the
+    // input (through a local iterator over them, which the compiler keeps in registers, unlike
+    // pushes onto the `Vec`).
+    if out.len() < bytes.len() {
+        out.resize(bytes.len(), 0);
+    }
+    let capacity = out.len();
+    let mut slots = out.iter_mut();
+    let mut input = bytes.iter();
+    while let Some(&byte) = input.next() {
+        let decoded = match byte {
+            b'%' => match input.as_slice() {
+                [high, low, ..] => match hex_pair_value(*high, *low) {
+                    Some(value) => {
+                        input.nth(1);
+                        value
+                    }
+                    // Not a valid escape: keep the `%` literally; the next two bytes are
+                    // ordinary text and are looked at again (one may itself be `%` or `+`).
+                    None => b'%',
+                },
+                // A `%` with fewer than two bytes after it.
+                _ => b'%',
+            },
+            b'+' => b' ',
+            other => other,
+        };
+        let Some(slot) = slots.next() else {
+            break;
+        };
+        *slot = decoded;
+    }
+    capacity - slots.len()
+}
+
+/// Marks bytes that are not hex digits in [`HEX_VALUES`]: shifted left by four and or-ed with
+/// any digit value it still is at least 0x100.
+const NOT_HEX: u16 = 0x100;
 
 /// The value of every byte as an ASCII hex digit (either case), or [`NOT_HEX`].
-const HEX_VALUES: [u8; 256] = {
+const HEX_VALUES: [u16; 256] = {
     let mut table = [NOT_HEX; 256];
     let mut digit = 0;
     while digit < 10 {
-        table[b'0' as usize + digit] = digit as u8;
+        table[b'0' as usize + digit] = digit as u16;
         digit += 1;
     }
     let mut letter = 0;
     while letter < 6 {
-        table[b'a' as usize + letter] = 10 + letter as u8;
-        table[b'A' as usize + letter] = 10 + letter as u8;
+        table[b'a' as usize + letter] = 10 + letter as u16;
+        table[b'A' as usize + letter] = 10 + letter as u16;
         letter += 1;
     }
     table
@@ -126,7 +158,7 @@ fn hex_pair_value(high: u8, low: u8) -> Option<u8> {
         .copied()
         .unwrap_or(NOT_HEX);
     let low = HEX_VALUES.get(usize::from(low)).copied().unwrap_or(NOT_HEX);
-    (high != NOT_HEX && low != NOT_HEX).then_some((high << 4) | low)
+    u8::try_from((high << 4) | low).ok()
 }
 
 #[cfg(test)]
@@ -139,6 +171,46 @@ mod tests {
             Ok(text) => text.into_owned(),
             Err(error) => panic!("decoding {input:?} failed: {error}"),
         }
+    }
+
+    #[test]
+    fn hex_pairs_are_exactly_the_two_hex_digit_pairs() {
+        for high in 0..=255_u8 {
+            for low in 0..=255_u8 {
+                let expected = if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() {
+                    std::str::from_utf8(&[high, low])
+                        .ok()
+                        .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                } else {
+                    None
+                };
+                assert_eq!(hex_pair_value(high, low), expected, "{high:#x} {low:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn decode_into_agrees_with_decode_and_reuses_the_buffer() {
+        let mut buffer = Vec::with_capacity(64);
+        for input in [
+            "?%7B%22a%22%3A%22b+c%2Bd%22%7D;",
+            "?;{};?",
+            "%",
+            "%4",
+            "%%41+",
+            "?%zz%41;",
+            "?%7B%22a%22%3A%22%C3%28%22%7D;",
+            "?%E2%98%86;",
+            "",
+        ] {
+            let expected = decode(input).map(Cow::into_owned);
+            let got = decode_into(input, &mut buffer).map(str::to_owned);
+            assert_eq!(got, expected, "{input:?}");
+        }
+        assert_eq!(decode_into("?%41%42%43%44;", &mut buffer), Ok("ABCD"));
+        // A shorter text after a longer one: only the decoded prefix is returned.
+        assert_eq!(decode_into("?%41%42;", &mut buffer), Ok("AB"));
+        assert_eq!(decode_into("?plain;", &mut buffer), Ok("plain"));
     }
 
     #[test]
@@ -271,6 +343,13 @@ mod tests {
         #[test]
         fn decode_never_panics_on_percent_heavy_input(input in "[%+?;0-9a-fA-FzZ\u{e9}\u{1F600}]{0,40}") {
             let _ = decode(&input);
+        }
+
+        #[test]
+        fn decode_into_agrees_with_decode(input in "[%+?;0-9a-fA-FzZ\u{e9}\u{1F600}]{0,40}") {
+            let mut buffer = Vec::new();
+            let got = decode_into(&input, &mut buffer).map(str::to_owned);
+            prop_assert_eq!(got, decode(&input).map(Cow::into_owned));
         }
 
         #[test]

@@ -20,11 +20,12 @@ pub mod bot;
 pub mod cache;
 pub mod error;
 pub mod info;
+pub mod key_hasher;
 pub mod mediawiki;
 pub mod parser;
 mod regex_compat;
 
 pub use cache::UserAgentCache;
 pub use error::{UserAgentError, UserAgentLoadError};
-pub use info::UserAgentInfo;
+pub use info::{RenderedUserAgent, UserAgentInfo};
 pub use parser::{UserAgentParser, DEFAULT_MAX_LENGTH};

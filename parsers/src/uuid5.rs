@@ -18,9 +18,11 @@ pub fn capsule_uuid_name(recv_from: &str, seq_id: &str, dt: &str) -> String {
 
 /// UUIDv5 (URL namespace) of `name`, as 32 lowercase hex digits without dashes.
 pub fn uuid5_hex(name: &str) -> String {
+    let mut hex = [0_u8; uuid::fmt::Simple::LENGTH];
     Uuid::new_v5(&Uuid::NAMESPACE_URL, name.as_bytes())
         .simple()
-        .to_string()
+        .encode_lower(&mut hex)
+        .to_owned()
 }
 
 /// The capsule uuid in the usual hyphenated form (`8-4-4-4-12`), as Event Platform `meta.id`s are.

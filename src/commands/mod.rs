@@ -3,6 +3,7 @@
 pub mod check_config;
 pub mod dev_kafka;
 pub mod generate;
+pub mod lifecycle;
 pub mod process;
 pub mod run;
 

@@ -15,10 +15,13 @@ use crate::sink::SinkSpec;
 use crate::source::SourceSpec;
 use crate::stats::Stats;
 
+use super::lifecycle::{install_signal_handlers, start_http, Progress, Watchdog};
 use super::CommandError;
 
 /// Processes the inputs to their end and prints a summary to standard error.
 pub fn process(cli: &Cli, args: &ProcessArgs) -> Result<(), CommandError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    install_signal_handlers(&stop)?;
     let mut loaded = match &args.config.config {
         Some(path) => config::load(path)?,
         None if Path::new(config::DEFAULT_CONFIG_PATH).exists() => {
@@ -44,11 +47,12 @@ pub fn process(cli: &Cli, args: &ProcessArgs) -> Result<(), CommandError> {
         assembled.output = SinkSpec::Stdout;
     }
 
-    let stop = Arc::new(AtomicBool::new(false));
-    super::run::install_signal_handlers(&stop)?;
     let stats = Arc::new(Stats::default());
+    let _http = start_http(assembled.http_listen, &stats)?;
+    let _watchdog = Watchdog::start(Arc::clone(&stop), assembled.shutdown_timeout);
+    let progress = Progress::start(&stats);
     let started = Instant::now();
-    let report = pipeline::run(
+    let result = pipeline::run(
         &assembled.input,
         assembled.source_settings,
         Arc::clone(&assembled.processor),
@@ -56,7 +60,9 @@ pub fn process(cli: &Cli, args: &ProcessArgs) -> Result<(), CommandError> {
         assembled.pipeline_settings,
         stop,
         stats,
-    )?;
+    );
+    drop(progress);
+    let report = result?;
     let elapsed = started.elapsed().as_secs_f64();
     let summary = summary(&report, elapsed, &assembled.output);
     let _ = std::io::stderr().write_all(summary.as_bytes());
@@ -83,6 +89,9 @@ fn apply_overrides(loaded: &mut LoadedConfig, args: &ProcessArgs) {
     if let Some(brokers) = &args.kafka {
         super::run::set_kafka_output(file, brokers);
     }
+    // A one-shot run serves HTTP only when asked on the command line: the configured address
+    // belongs to the daemon, which may be running on the same host.
+    file.http.listen = args.http.clone();
     if !args.inputs.is_empty() && matches!(file.input, InputConfig::Kafka(_)) {
         // Named files replace the configured Kafka input; do not check or connect it.
         file.input = InputConfig::Stdin;

@@ -14,10 +14,14 @@ use crate::pipeline;
 use crate::reload;
 use crate::stats::Stats;
 
+use super::lifecycle::{install_signal_handlers, start_http, Watchdog};
 use super::CommandError;
 
 /// Runs until SIGTERM/SIGINT, then drains, flushes and exits.
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<(), CommandError> {
+    // First of all: a SIGTERM during start-up also means a clean stop (not the default death).
+    let stop = Arc::new(AtomicBool::new(false));
+    install_signal_handlers(&stop)?;
     let path = args
         .config
         .config
@@ -27,11 +31,15 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<(), CommandError> {
     if let Some(brokers) = &args.kafka {
         use_kafka_brokers(&mut loaded.file, brokers);
     }
+    if let Some(listen) = &args.http {
+        loaded.file.http.listen = Some(listen.clone());
+    }
     logging::init(cli, &loaded.file.logging);
     let assembled = app::assemble(&loaded, true)?;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    install_signal_handlers(&stop)?;
+    let stats = Arc::new(Stats::default());
+    let _http = start_http(assembled.http_listen, &stats)?;
+    let watchdog = Watchdog::start(Arc::clone(&stop), assembled.shutdown_timeout);
     tracing::info!(config = %loaded.display_name(), input = ?assembled.input, output = ?assembled.output, "beacon-processor running; SIGTERM or SIGINT stops it");
     let reloader = reload::spawn(
         path.clone(),
@@ -41,7 +49,6 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<(), CommandError> {
         Arc::clone(&stop),
     )
     .map_err(|e| CommandError::Other(format!("cannot start the reload thread: {e}")))?;
-    let stats = Arc::new(Stats::default());
     let result = pipeline::run(
         &assembled.input,
         assembled.source_settings,
@@ -52,6 +59,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<(), CommandError> {
         stats,
     );
     stop.store(true, Ordering::Relaxed);
+    drop(watchdog);
     if reloader.join().is_err() {
         tracing::error!("the reload thread panicked");
     }
@@ -82,17 +90,4 @@ pub fn set_kafka_output(file: &mut ConfigFile, brokers: &str) {
         OutputConfig::Kafka(output) => output.brokers = brokers.to_owned(),
         other => *other = OutputConfig::Kafka(KafkaOutputConfig::with_brokers(brokers)),
     }
-}
-
-/// SIGTERM and SIGINT set `stop` (graceful drain); a second one exits at once.
-pub fn install_signal_handlers(stop: &Arc<AtomicBool>) -> Result<(), CommandError> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    for signal in [SIGTERM, SIGINT] {
-        // Order matters: the conditional shutdown must be registered first so that it only
-        // fires when the flag was already set by an earlier signal.
-        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(stop))
-            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(stop)))
-            .map_err(|e| CommandError::Other(format!("cannot install signal handlers: {e}")))?;
-    }
-    Ok(())
 }

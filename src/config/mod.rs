@@ -108,6 +108,7 @@ impl LoadedConfig {
                 reload: ReloadConfig::default(),
                 user_agent: UserAgentConfig::default(),
                 pipeline: PipelineConfig::default(),
+                http: HttpConfig::default(),
                 logging: LoggingConfig::default(),
             },
         }

@@ -42,6 +42,9 @@ pub struct ConfigFile {
     /// Threads and queues.
     #[serde(default)]
     pub pipeline: PipelineConfig,
+    /// The HTTP server.
+    #[serde(default)]
+    pub http: HttpConfig,
     /// Log output.
     #[serde(default)]
     pub logging: LoggingConfig,
@@ -416,6 +419,24 @@ pub struct PipelineConfig {
     /// Batches that may wait in each queue.
     #[serde(default = "default_queue_batches")]
     pub queue_batches: usize,
+    /// After SIGTERM/SIGINT, the longest the drain (delivery of what is in flight, final
+    /// checkpoint or offset commit) may take before the process exits anyway (with status 1;
+    /// what was not delivered is read again at the next start).
+    #[serde(default = "default_drain_timeout_ms")]
+    pub shutdown_timeout_ms: u64,
+}
+
+fn default_drain_timeout_ms() -> u64 {
+    30_000
+}
+
+/// The HTTP server: status page, metrics, health.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// `host:port` to listen on (`127.0.0.1:9102`); absent or null: no server.
+    #[serde(default)]
+    pub listen: Option<String>,
 }
 
 fn default_batch_lines() -> usize {
@@ -431,6 +452,7 @@ impl Default for PipelineConfig {
             workers: 0,
             batch_lines: default_batch_lines(),
             queue_batches: default_queue_batches(),
+            shutdown_timeout_ms: default_drain_timeout_ms(),
         }
     }
 }

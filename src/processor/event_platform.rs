@@ -238,6 +238,7 @@ impl Worker<'_> {
         match topic_for_stream(settings_prefix, &stream, settings) {
             Ok(topic) => OutputRecord {
                 topic,
+                schema: Some(stream.clone()),
                 key: self.processor.settings.message_key.event_key(
                     &event,
                     settings.map_or(&[], |s| s.message_key_fields.as_slice()),
@@ -311,6 +312,10 @@ impl Worker<'_> {
         .unwrap_or_else(|_| settings.error_stream.clone());
         OutputRecord {
             topic,
+            schema: event
+                .and_then(|e| get_path(e, "meta.stream"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             key: settings.message_key.uuid_key(get_path(&error, "meta.id")),
             payload: serialize(&error),
             timestamp_ms: iso_to_unix_millis(&now),

@@ -1,17 +1,20 @@
 //! The legacy path: capsule -> legacy schema validation -> `eventlogging_{schema}`, or an
 //! EventError capsule (reference §5).
 
+use std::cell::RefCell;
+
 use serde_json::{Map, Value};
 
-use beacon_parsers::capsule::DecodedLine;
+use beacon_parsers::capsule::{DecodedLine, LegacyCapsule};
 use beacon_parsers::datetime::iso_to_unix_millis;
+use beacon_parsers::json_writer;
 
 use crate::catalog::CatalogSnapshot;
 use crate::error_event::{event_error, ErrorCode, ErroredScid};
 use crate::record::{Outcome, OutputRecord};
 use crate::schema::{extract_legacy_scid, SchemaPoll};
 
-use super::{Clock, Lookup, Processed, Worker};
+use super::{Clock, Lookup, Processed, Worker, MAX_CACHED_TOPICS};
 
 impl Worker<'_> {
     pub(super) fn legacy(
@@ -22,7 +25,7 @@ impl Worker<'_> {
         clock: Clock,
         lookup: Lookup,
     ) -> Processed {
-        let capsule = match self.processor.parser.build_capsule(
+        let capsule = match self.processor.parser.build_legacy_capsule(
             decoded,
             &mut self.user_agents,
             clock.unix_micros,
@@ -38,24 +41,23 @@ impl Worker<'_> {
                 ))
             }
         };
-        let (name, revision) = match extract_legacy_scid(&capsule) {
-            Ok(scid) => (scid.name.to_owned(), scid.revision),
+        let registry = &snapshot.registry;
+        let found = match extract_legacy_scid(capsule.map()) {
+            Ok(scid) => match lookup {
+                Lookup::Poll => match registry.poll_legacy_validator(scid.name, scid.revision) {
+                    SchemaPoll::Ready(validator) => Ok(validator),
+                    SchemaPoll::Pending(ticket) => return Processed::Pending(ticket),
+                    SchemaPoll::Failed(error) => Err(error),
+                },
+                Lookup::Block => registry.legacy_validator(scid.name, scid.revision),
+            },
             Err(error) => {
                 return Processed::Record(self.legacy_validation_error(
                     &error.to_string(),
-                    capsule,
+                    &capsule,
                     clock,
                 ))
             }
-        };
-        let registry = &snapshot.registry;
-        let found = match lookup {
-            Lookup::Poll => match registry.poll_legacy_validator(&name, revision) {
-                SchemaPoll::Ready(validator) => Ok(validator),
-                SchemaPoll::Pending(ticket) => return Processed::Pending(ticket),
-                SchemaPoll::Failed(error) => Err(error),
-            },
-            Lookup::Block => registry.legacy_validator(&name, revision),
         };
         let validator = match found {
             Ok(validator) => validator,
@@ -64,14 +66,18 @@ impl Worker<'_> {
                     error.reason(),
                     &error.to_string(),
                     line,
-                    Some(&capsule),
+                    Some(capsule.map()),
                     clock,
                 ))
             }
         };
-        let capsule = Value::Object(capsule);
-        let verdict = validator.validate(&capsule);
-        let Value::Object(capsule) = capsule else {
+        // The capsule is validated with its user agent as the `null` placeholder: the capsule
+        // schema accepts any `userAgent`, so the verdict is the one of the full capsule. The
+        // message of an invalid capsule is taken from the full capsule all the same.
+        let (map, user_agent) = capsule.into_parts();
+        let placeholder = Value::Object(map);
+        let valid = validator.is_valid(&placeholder);
+        let Value::Object(map) = placeholder else {
             return Processed::Record(self.legacy_processor_error(
                 "field",
                 "capsule is not an object",
@@ -80,63 +86,92 @@ impl Worker<'_> {
                 clock,
             ));
         };
+        let capsule = LegacyCapsule::from_parts(map, user_agent);
+        // The validator was looked up by (and compiled for) the capsule's schema name.
+        let name = validator.name();
+        if valid {
+            return Processed::Record(self.legacy_valid(&capsule, name, line, clock));
+        }
+        let full = Value::Object(capsule.into_map());
+        let verdict = validator.validate(&full);
+        let Value::Object(full) = full else {
+            return Processed::Record(self.legacy_processor_error(
+                "field",
+                "capsule is not an object",
+                line,
+                None,
+                clock,
+            ));
+        };
+        let capsule = LegacyCapsule::from_parts(full, None);
         match verdict {
-            Ok(()) => Processed::Record(self.legacy_valid(capsule, &name, line, clock)),
+            Ok(()) => Processed::Record(self.legacy_valid(&capsule, name, line, clock)),
             Err(message) => {
-                Processed::Record(self.legacy_validation_error(&message, capsule, clock))
+                Processed::Record(self.legacy_validation_error(&message, &capsule, clock))
             }
         }
     }
 
     fn legacy_valid(
-        &self,
-        capsule: Map<String, Value>,
+        &mut self,
+        capsule: &LegacyCapsule,
         schema: &str,
         line: &str,
         clock: Clock,
     ) -> OutputRecord {
-        match self.processor.settings.valid_topic.topic_for(schema) {
+        let map = capsule.map();
+        match self.valid_topic(schema) {
             Ok(topic) => {
-                let timestamp_ms = capsule
+                let timestamp_ms = map
                     .get("dt")
                     .and_then(Value::as_str)
                     .and_then(iso_to_unix_millis)
                     .or_else(|| {
-                        capsule
-                            .get("timestamp")
+                        map.get("timestamp")
                             .and_then(Value::as_i64)
                             .and_then(|s| s.checked_mul(1000))
                     });
                 OutputRecord {
                     topic,
+                    schema: Some(schema.to_owned()),
                     key: self
                         .processor
                         .settings
                         .message_key
-                        .uuid_key(capsule.get("uuid")),
-                    payload: serialize(&capsule),
+                        .uuid_key(map.get("uuid")),
+                    payload: serialize_with(|out| capsule.write_json(out)),
                     timestamp_ms,
                     outcome: Outcome::Valid,
                 }
             }
-            Err(error) => self.legacy_processor_error(
-                "topic",
-                &error.to_string(),
-                line,
-                Some(&capsule),
-                clock,
-            ),
+            Err(error) => {
+                self.legacy_processor_error("topic", &error.to_string(), line, Some(map), clock)
+            }
         }
+    }
+
+    /// The valid-event topic of `schema`, from the worker's cache when it was made before.
+    fn valid_topic(&mut self, schema: &str) -> Result<String, crate::topic::TopicError> {
+        if let Some(topic) = self.valid_topics.get(schema) {
+            return Ok(topic.clone());
+        }
+        let topic = self.processor.settings.valid_topic.topic_for(schema)?;
+        if self.valid_topics.len() >= MAX_CACHED_TOPICS {
+            self.valid_topics.clear();
+        }
+        self.valid_topics.insert(schema.to_owned(), topic.clone());
+        Ok(topic)
     }
 
     fn legacy_validation_error(
         &self,
         message: &str,
-        capsule: Map<String, Value>,
+        capsule: &LegacyCapsule,
         clock: Clock,
     ) -> OutputRecord {
-        let raw_event = String::from_utf8(serialize(&capsule)).unwrap_or_default();
-        let scid = ErroredScid::from_capsule(&capsule);
+        let raw_event =
+            String::from_utf8(serialize_with(|out| capsule.write_json(out))).unwrap_or_default();
+        let scid = ErroredScid::from_capsule(capsule.map());
         self.legacy_error(
             ErrorCode::Validation,
             "validation",
@@ -175,9 +210,11 @@ impl Worker<'_> {
     ) -> OutputRecord {
         let settings = &self.processor.settings;
         let seconds = clock.unix_seconds();
+        let schema = scid.schema.as_str().map(str::to_owned);
         let capsule = event_error(code, message, raw_event, scid, &settings.host, seconds);
         OutputRecord {
             topic: settings.error_topic.clone(),
+            schema,
             key: settings.message_key.uuid_key(capsule.get("uuid")),
             payload: serialize(&capsule),
             timestamp_ms: seconds.checked_mul(1000),
@@ -186,13 +223,43 @@ impl Worker<'_> {
     }
 }
 
-/// Serialises an event as compact JSON with sorted keys.
+/// Serialises an event as compact JSON with sorted keys (the bytes `serde_json::to_vec` gives).
 pub(super) fn serialize(event: &Map<String, Value>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1024);
-    // Writing a Map of Values into a Vec cannot fail: every key is a string and there is no I/O.
-    if serde_json::to_writer(&mut out, event).is_err() {
-        out.clear();
-        out.extend_from_slice(b"{}");
+    serialize_with(|out| json_writer::write_object(out, event))
+}
+
+/// Scratch buffers kept per thread above this size are given back to the allocator.
+const MAX_KEPT_SCRATCH_BYTES: usize = 1 << 20;
+
+thread_local! {
+    /// Per-thread buffer the events are written into before being copied out at their exact
+    /// size: one allocation per event, no regrowth.
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(4096));
+}
+
+/// Runs `write` on an empty buffer and returns what it wrote, in a `Vec` of exactly that size.
+pub(super) fn serialize_with(write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut write = Some(write);
+    let pooled = SCRATCH
+        .try_with(|cell| {
+            let mut buffer = cell.try_borrow_mut().ok()?;
+            buffer.clear();
+            (write.take()?)(&mut buffer);
+            let out = buffer.as_slice().to_vec();
+            if buffer.capacity() > MAX_KEPT_SCRATCH_BYTES {
+                *buffer = Vec::new();
+            }
+            Some(out)
+        })
+        .ok()
+        .flatten();
+    match (pooled, write) {
+        (Some(out), _) => out,
+        (None, Some(write)) => {
+            let mut out = Vec::with_capacity(1024);
+            write(&mut out);
+            out
+        }
+        (None, None) => Vec::new(),
     }
-    out
 }

@@ -16,10 +16,12 @@ mod refused_record;
 mod settings;
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use beacon_parsers::capsule::CapsuleParser;
 use beacon_parsers::useragent::{UserAgentCache, UserAgentParser};
+use serde_json::Value;
 
 use crate::catalog::{Catalog, CatalogSnapshot};
 use crate::record::OutputRecord;
@@ -107,6 +109,7 @@ impl Processor {
                 Arc::clone(&self.user_agents),
                 self.settings.user_agent_cache_size,
             ),
+            valid_topics: HashMap::new(),
         }
     }
 
@@ -125,7 +128,14 @@ impl Processor {
 pub struct Worker<'a> {
     processor: &'a Processor,
     user_agents: UserAgentCache,
+    /// Valid-event topic per legacy schema name, as the topic template made it (bounded, see
+    /// [`MAX_CACHED_TOPICS`]).
+    valid_topics: HashMap<String, String>,
 }
+
+/// The most valid-event topics a worker remembers; the cache starts over when it is full (the
+/// number of schemas is small, this only bounds what unusual input can make it hold).
+const MAX_CACHED_TOPICS: usize = 1024;
 
 impl Worker<'_> {
     /// User-agent cache hits and misses so far.
@@ -195,7 +205,7 @@ impl Worker<'_> {
     ) -> Processed {
         // Input bytes are decoded as UTF-8 with invalid sequences replaced (U+FFFD), as the
         // reference reads its input.
-        let line: Cow<'_, str> = String::from_utf8_lossy(raw);
+        let line: Cow<'_, str> = decode_line(raw);
         if let Some(full_length) = overlong_bytes {
             let message = format!(
                 "line of {full_length} bytes is longer than max_line_bytes ({}); the raw event holds its first {} bytes",
@@ -223,13 +233,10 @@ impl Worker<'_> {
         if decoded.is_event_platform() {
             return self.event_platform(snapshot, decoded, &line, clock, lookup);
         }
-        let schema_name = decoded
+        let converted = decoded
             .object()
             .get("schema")
-            .and_then(|s| s.as_str())
-            .map(str::to_owned);
-        let converted = schema_name
-            .as_deref()
+            .and_then(Value::as_str)
             .is_some_and(|name| self.processor.settings.conversion.applies_to(name));
         if converted {
             return self.converted_legacy(snapshot, decoded, &line, clock, lookup);
@@ -254,12 +261,22 @@ impl Worker<'_> {
     }
 
     fn unfinished_fetch(&self, raw: &[u8], clock: Clock) -> OutputRecord {
-        let line = String::from_utf8_lossy(raw);
+        let line = decode_line(raw);
         self.undecoded_error(
             "schema_fetch",
             "schema fetch did not complete within the fetch timeout",
             &line,
             clock,
         )
+    }
+}
+
+/// The line as text: borrowed when it is valid UTF-8 (checked with the standard library's
+/// word-at-a-time validation, much cheaper than the lossy decoder's byte-by-byte chunking), else
+/// with every invalid sequence replaced by U+FFFD.
+fn decode_line(raw: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(raw) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(raw),
     }
 }

@@ -76,6 +76,9 @@ impl FailedRecordRouter for Processor {
             error.insert("raw_event".into(), Value::from(raw));
             OutputRecord {
                 topic: self.event_platform_error_topic(),
+                schema: crate::event_platform::get_path(&event, "meta.stream")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
                 key: settings
                     .message_key
                     .uuid_key(crate::event_platform::get_path(&error, "meta.id")),
@@ -92,6 +95,7 @@ impl FailedRecordRouter for Processor {
             } else {
                 ErroredScid::from_capsule(&event)
             };
+            let schema = scid.schema.as_str().map(str::to_owned);
             let capsule = event_error(
                 ErrorCode::Processor,
                 &message,
@@ -102,6 +106,7 @@ impl FailedRecordRouter for Processor {
             );
             OutputRecord {
                 topic: settings.error_topic.clone(),
+                schema,
                 key: settings.message_key.uuid_key(capsule.get("uuid")),
                 payload: serialize(&capsule),
                 timestamp_ms: seconds.checked_mul(1000),

@@ -151,6 +151,34 @@ mod tests {
         assert_eq!(validator.revision(), 7731316);
     }
 
+    /// The processor validates capsules with a `null` placeholder for the parsed user agent
+    /// (`LegacyCapsule`): that is only sound because the capsule schema accepts any
+    /// `userAgent`, which this pins down.
+    #[test]
+    fn the_user_agent_value_never_changes_the_verdict() {
+        let validator = echo();
+        for user_agent in [
+            json!(null),
+            json!("x"),
+            json!(1),
+            json!([]),
+            json!({"a": [1]}),
+        ] {
+            let capsule = with(tv3_capsule(), |map| {
+                map.insert("userAgent".to_owned(), user_agent.clone());
+            });
+            assert!(validator.is_valid(&capsule), "{user_agent}");
+            let invalid = with(capsule, |map| {
+                map.remove("wiki");
+            });
+            assert_eq!(
+                validator.validate(&invalid),
+                Err("\"wiki\" is a required property".to_owned()),
+                "{user_agent}"
+            );
+        }
+    }
+
     #[test]
     fn tv5_missing_wiki() {
         let capsule = with(tv3_capsule(), |map| {

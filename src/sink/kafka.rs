@@ -22,7 +22,7 @@ use rdkafka::client::ClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, ProducerContext};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 
 use crate::ack::BatchAck;
 use crate::kafka::{
@@ -128,24 +128,16 @@ impl InFlightBatch {
     fn finish_one(&self, stats: &Stats) {
         if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
             if let Some((tally, ack)) = self.lock().take() {
-                stats.record_delivered(&tally);
+                stats.record_delivered(&tally, Some(ack.read_at()));
                 ack.acknowledge();
             }
         }
     }
 
     /// Counts a valid record for `from` as an error record for `to`.
-    fn count_rerouted(&self, from: &str, to: &str) {
+    fn count_rerouted(&self, schema: Option<&str>, from: &str, to: &str) {
         if let Some((tally, _)) = self.lock().as_mut() {
-            tally.valid = tally.valid.saturating_sub(1);
-            *tally.errors.entry(PRODUCE_REASON).or_default() += 1;
-            if let Some(n) = tally.topics.get_mut(from) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    tally.topics.remove(from);
-                }
-            }
-            *tally.topics.entry(to.to_owned()).or_default() += 1;
+            tally.reroute(schema, PRODUCE_REASON, from, to);
         }
     }
 }
@@ -183,8 +175,17 @@ struct SinkShared {
 }
 
 impl SinkShared {
+    fn count_error(&self, kind: &str) {
+        self.stats
+            .metrics
+            .delivery_errors
+            .get_or_create(&vec![("kind", kind.to_owned())])
+            .inc();
+    }
+
     fn fail(&self, message: String) {
         tracing::error!("kafka sink stopped: {message}");
+        self.count_error("fatal");
         let mut fatal = self.fatal.lock().unwrap_or_else(PoisonError::into_inner);
         if fatal.is_none() {
             *fatal = Some(message);
@@ -275,6 +276,7 @@ impl ProducerContext for SinkProducerContext {
             }
             ProduceFailure::QueueFull | ProduceFailure::Transient => {
                 shared.retried.fetch_add(1, Ordering::Relaxed);
+                shared.count_error("retried");
                 shared.logging.report_error(
                     error,
                     &format!("delivery to {topic} failed; producing it again"),
@@ -379,7 +381,10 @@ fn reroute(
         tracing::warn!(topic, error_topic = %error.topic, "{reason}; sent as an error event instead");
     }
     shared.rerouted.fetch_add(1, Ordering::Relaxed);
-    delivery.batch.count_rerouted(topic, &error.topic);
+    shared.count_error("rerouted");
+    delivery
+        .batch
+        .count_rerouted(error.schema.as_deref(), topic, &error.topic);
     let record = (
         error.topic.as_str(),
         error.payload.as_slice(),
@@ -407,6 +412,11 @@ impl SinkShared {
 fn poll_loop(producer: &KafkaProducer, shared: &SinkShared, shutdown: &AtomicBool) {
     while !shutdown.load(Ordering::Acquire) {
         producer.poll(Duration::from_millis(20));
+        shared
+            .stats
+            .metrics
+            .producer_queue
+            .set(i64::from(producer.in_flight_count()));
         for redo in shared.take_redo() {
             let Redo {
                 topic,

@@ -90,7 +90,7 @@ impl PendingAcks {
     /// Counts and acknowledges every remembered batch (call after a successful flush).
     pub fn acknowledge_all(&mut self, stats: &Stats) {
         for (tally, ack) in self.pending.drain(..) {
-            stats.record_delivered(&tally);
+            stats.record_delivered(&tally, Some(ack.read_at()));
             ack.acknowledge();
         }
     }

@@ -22,6 +22,7 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use crate::ack::{AckReceiver, BatchPosition};
 use crate::kafka::{client_config, LoggingContext, OptionProblem};
+use crate::stats::Stats;
 
 use super::{BatchBuilder, DeliveryTracker, SourceContext, SourceError};
 
@@ -82,6 +83,8 @@ impl KafkaSourceSettings {
             ("enable.partition.eof", self.stop_at_end.to_string()),
             // Pre-fetched messages are bounded (librdkafka's default is 64 MB).
             ("queued.max.messages.kbytes", "16384".to_owned()),
+            // Consumer lag per partition for the metrics.
+            ("statistics.interval.ms", "1000".to_owned()),
         ];
         const MANAGED: &str = "is managed by beacon-processor; use the input settings instead";
         const AT_LEAST_ONCE: &str =
@@ -142,11 +145,20 @@ impl Shared {
 struct SourceConsumerContext {
     logging: LoggingContext,
     shared: Arc<Shared>,
+    stats: Option<Arc<Stats>>,
 }
 
 impl ClientContext for SourceConsumerContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
         self.logging.report_log(level, fac, log_message);
+    }
+
+    fn stats_raw(&self, statistics: &[u8]) {
+        if let Some(stats) = &self.stats {
+            for (topic, partition, lag) in consumer_lags(statistics) {
+                stats.set_kafka_lag(&topic, partition, Some(lag));
+            }
+        }
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
@@ -168,6 +180,11 @@ impl ConsumerContext for SourceConsumerContext {
                     .map(|e| (e.topic().to_owned(), e.partition()))
                     .collect();
                 tracing::info!(partitions = keys.len(), "partitions revoked; draining them");
+                if let Some(stats) = &self.stats {
+                    for (topic, partition) in &keys {
+                        stats.set_kafka_lag(topic, *partition, None);
+                    }
+                }
                 let revoked: Vec<(PartitionKey, PartitionState)> = {
                     let mut partitions = self.shared.lock();
                     keys.into_iter()
@@ -287,6 +304,7 @@ pub fn consume(ctx: &SourceContext, settings: &KafkaSourceSettings) -> Result<u6
     let context = SourceConsumerContext {
         logging: LoggingContext::new("source"),
         shared: Arc::clone(&shared),
+        stats: ctx.stats.clone(),
     };
     let consumer: BaseConsumer<SourceConsumerContext> = config
         .create_with_context(context)
@@ -568,5 +586,54 @@ impl PartitionReader<'_> {
                 Err(_) => false,
             }
         })
+    }
+}
+
+/// (topic, partition, consumer lag) of every assigned partition in librdkafka's statistics JSON
+/// (`topics.<topic>.partitions.<n>.consumer_lag`; -1, unknown, is left out).
+fn consumer_lags(statistics: &[u8]) -> Vec<(String, i32, i64)> {
+    let Ok(serde_json::Value::Object(root)) = serde_json::from_slice(statistics) else {
+        return Vec::new();
+    };
+    let mut lags = Vec::new();
+    let Some(serde_json::Value::Object(topics)) = root.get("topics") else {
+        return lags;
+    };
+    for (topic, details) in topics {
+        let Some(serde_json::Value::Object(partitions)) = details.get("partitions") else {
+            continue;
+        };
+        for (id, partition) in partitions {
+            let Ok(id) = id.parse::<i32>() else { continue };
+            let lag = partition
+                .get("consumer_lag")
+                .and_then(serde_json::Value::as_i64);
+            let assigned = partition
+                .get("fetch_state")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|s| s != "none" && s != "stopped");
+            if let (true, Some(lag)) = (id >= 0 && assigned, lag) {
+                if lag >= 0 {
+                    lags.push((topic.clone(), id, lag));
+                }
+            }
+        }
+    }
+    lags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consumer_lags_from_librdkafka_statistics() {
+        let json = br#"{"name":"c","topics":{"raw":{"partitions":{
+            "0":{"partition":0,"fetch_state":"active","consumer_lag":42},
+            "1":{"partition":1,"fetch_state":"active","consumer_lag":-1},
+            "2":{"partition":2,"fetch_state":"none","consumer_lag":7},
+            "-1":{"partition":-1,"fetch_state":"none","consumer_lag":-1}}}}}"#;
+        assert_eq!(consumer_lags(json), vec![("raw".to_owned(), 0, 42)]);
+        assert!(consumer_lags(b"not json").is_empty());
     }
 }

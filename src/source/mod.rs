@@ -18,6 +18,8 @@ use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 
+use crate::stats::Stats;
+
 pub use batch::{BatchBuilder, LineBatch, OverlongLine};
 pub use delivery::{DeliveryTracker, StreamDelivery};
 pub use kafka::{KafkaSourceSettings, StartFrom};
@@ -111,6 +113,8 @@ pub struct SourceContext {
     pub tracker: Arc<DeliveryTracker>,
     sender: Sender<LineBatch>,
     stop: Arc<AtomicBool>,
+    /// Telemetry of the run, if any.
+    pub stats: Option<Arc<Stats>>,
 }
 
 impl SourceContext {
@@ -128,7 +132,14 @@ impl SourceContext {
             tracker,
             sender,
             stop,
+            stats: None,
         }
+    }
+
+    /// Reports lines read, queue depth and source details into `stats`.
+    pub fn with_stats(mut self, stats: Arc<Stats>) -> Self {
+        self.stats = Some(stats);
+        self
     }
 
     /// Whether the source was asked to stop reading.
@@ -151,9 +162,15 @@ impl SourceContext {
 
     /// Sends a batch, blocking while the pipeline is full.
     pub fn send(&self, batch: LineBatch) -> Result<(), SourceError> {
+        let lines = batch.len() as u64;
         self.sender
             .send(batch)
-            .map_err(|_| SourceError::PipelineClosed)
+            .map_err(|_| SourceError::PipelineClosed)?;
+        if let Some(stats) = &self.stats {
+            stats.record_read(&self.name, lines);
+            stats.set_queue("lines", self.sender.len());
+        }
+        Ok(())
     }
 }
 

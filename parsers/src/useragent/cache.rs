@@ -3,14 +3,19 @@
 //! Eviction is CLOCK (second chance): every slot has a "referenced" bit set on each hit; when the
 //! cache is full, the clock hand sweeps the slots, clearing set bits, and evicts the first slot
 //! whose bit was already clear. Entries that keep being hit survive; one-off user agents (most of
-//! a realistic mix) are the first to go. A hit is one hash lookup, one flag store and one `Arc`
-//! clone: no allocation, no lock (the cache belongs to a single worker thread).
+//! a realistic mix) are the first to go. A hit is one hash lookup (with the fast seeded
+//! [`RandomKeyState`] hasher), one flag store and one `Arc` clone: no allocation, no lock (the
+//! cache belongs to a single worker thread).
+//!
+//! Entries are [`RenderedUserAgent`]s: the parse and its JSON object rendered once, so that a
+//! capsule's `userAgent` can be written by copying bytes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::error::UserAgentError;
-use super::info::UserAgentInfo;
+use super::info::{RenderedUserAgent, UserAgentInfo};
+use super::key_hasher::RandomKeyState;
 use super::parser::UserAgentParser;
 
 /// Bytes per character at most in UTF-8: a string of more bytes than `4 × max_length` is always
@@ -21,7 +26,7 @@ const MAX_UTF8_BYTES_PER_CHAR: usize = 4;
 struct Slot {
     /// The raw user agent, shared with the index's key.
     key: Arc<str>,
-    info: Arc<UserAgentInfo>,
+    entry: Arc<RenderedUserAgent>,
     /// Set on every hit, cleared when the clock hand passes.
     referenced: bool,
 }
@@ -34,7 +39,7 @@ pub struct UserAgentCache {
     parser: Arc<UserAgentParser>,
     capacity: usize,
     /// Raw user agent → index in `slots`.
-    index: HashMap<Arc<str>, usize>,
+    index: HashMap<Arc<str>, usize, RandomKeyState>,
     slots: Vec<Slot>,
     /// Next slot the clock hand looks at when evicting.
     hand: usize,
@@ -60,7 +65,7 @@ impl UserAgentCache {
         UserAgentCache {
             parser,
             capacity,
-            index: HashMap::new(),
+            index: HashMap::with_hasher(RandomKeyState::new()),
             slots: Vec::new(),
             hand: 0,
             hits: 0,
@@ -74,6 +79,20 @@ impl UserAgentCache {
             self.misses = self.misses.saturating_add(1);
             return self.parser.parse(raw).map(Arc::new);
         }
+        self.parse_rendered(raw)
+            .map(|entry| Arc::clone(entry.info()))
+    }
+
+    /// Like [`parse`](Self::parse), with the parse's JSON object rendered (see
+    /// [`RenderedUserAgent`]); a hit renders nothing.
+    pub fn parse_rendered(&mut self, raw: &str) -> Result<Arc<RenderedUserAgent>, UserAgentError> {
+        if self.capacity == 0 || !self.may_be_cached(raw) {
+            self.misses = self.misses.saturating_add(1);
+            return self
+                .parser
+                .parse(raw)
+                .map(|info| Arc::new(RenderedUserAgent::new(info)));
+        }
         if let Some(slot) = self
             .index
             .get(raw)
@@ -81,12 +100,12 @@ impl UserAgentCache {
         {
             slot.referenced = true;
             self.hits = self.hits.saturating_add(1);
-            return Ok(Arc::clone(&slot.info));
+            return Ok(Arc::clone(&slot.entry));
         }
         self.misses = self.misses.saturating_add(1);
-        let info = Arc::new(self.parser.parse(raw)?);
-        self.insert(raw, Arc::clone(&info));
-        Ok(info)
+        let entry = Arc::new(RenderedUserAgent::new(self.parser.parse(raw)?));
+        self.insert(raw, Arc::clone(&entry));
+        Ok(entry)
     }
 
     /// Lookups answered from the cache.
@@ -128,11 +147,11 @@ impl UserAgentCache {
     }
 
     /// Stores a fresh parse, evicting by CLOCK when full.
-    fn insert(&mut self, raw: &str, info: Arc<UserAgentInfo>) {
+    fn insert(&mut self, raw: &str, entry: Arc<RenderedUserAgent>) {
         let key: Arc<str> = Arc::from(raw);
         let slot = Slot {
             key: Arc::clone(&key),
-            info,
+            entry,
             referenced: false,
         };
         if self.slots.len() < self.capacity {
@@ -222,6 +241,27 @@ mod tests {
         let second = cache.parse(CHROME).expect("parses");
         assert!(Arc::ptr_eq(&first, &second));
         assert_eq!(second.browser_major.as_deref(), Some("79"));
+    }
+
+    #[test]
+    fn rendered_hits_share_the_entry_and_its_info() {
+        let mut cache = UserAgentCache::new(shared_parser(), 4);
+        let first = cache.parse_rendered(CHROME).expect("parses");
+        let second = cache.parse_rendered(CHROME).expect("parses");
+        assert!(Arc::ptr_eq(&first, &second));
+        let info = cache.parse(CHROME).expect("parses");
+        assert!(Arc::ptr_eq(&info, first.info()));
+        assert_eq!((cache.hits(), cache.misses(), cache.len()), (2, 1, 1));
+        assert_eq!(
+            first.json(),
+            r#"{"browser_family":"Chrome","browser_major":"79","browser_minor":"0","device_family":"Other","is_bot":false,"is_mediawiki":false,"os_family":"Windows","os_major":"10","os_minor":null,"wmf_app_version":"-"}"#
+        );
+        let mut uncached = UserAgentCache::new(shared_parser(), 0);
+        assert_eq!(uncached.parse_rendered(CHROME), Ok(first));
+        assert_eq!(
+            uncached.parse_rendered("\"Foo WikipediaApp/1.0\""),
+            Err(UserAgentError::AppVersionWithoutSlash)
+        );
     }
 
     #[test]

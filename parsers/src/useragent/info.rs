@@ -1,5 +1,7 @@
 //! The parsed user-agent object that goes into the capsule's `userAgent` field.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 /// The family every uap domain falls back to when no regex matches (same as uap's convention).
@@ -71,6 +73,76 @@ impl UserAgentInfo {
     }
 }
 
+/// A parsed user agent together with its JSON object rendered once (compact, sorted keys,
+/// exactly what serialising [`UserAgentInfo::to_json`] gives). This is what the per-worker cache
+/// keeps, so that writing a capsule's `userAgent` costs one copy of the rendered bytes instead of
+/// building and serialising a 10-key object for every line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedUserAgent {
+    info: Arc<UserAgentInfo>,
+    json: Box<str>,
+}
+
+impl RenderedUserAgent {
+    /// Renders `info`.
+    pub fn new(info: UserAgentInfo) -> Self {
+        let json = render(&info);
+        RenderedUserAgent {
+            info: Arc::new(info),
+            // The writer only ever writes UTF-8 (JSON text of UTF-8 strings).
+            json: String::from_utf8(json).unwrap_or_default().into_boxed_str(),
+        }
+    }
+
+    /// The parsed fields.
+    pub fn info(&self) -> &Arc<UserAgentInfo> {
+        &self.info
+    }
+
+    /// The JSON object, compact with sorted keys.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+}
+
+/// The JSON object of `info` written directly, members in sorted key order: the bytes of
+/// serialising [`UserAgentInfo::to_json`], without building the object.
+fn render(info: &UserAgentInfo) -> Vec<u8> {
+    use crate::json_writer::write_str;
+    fn optional(out: &mut Vec<u8>, value: Option<&str>) {
+        match value {
+            Some(text) => write_str(out, text),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+    fn flag(out: &mut Vec<u8>, value: bool) {
+        out.extend_from_slice(if value { b"true" } else { b"false" });
+    }
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"{\"browser_family\":");
+    write_str(&mut out, &info.browser_family);
+    out.extend_from_slice(b",\"browser_major\":");
+    optional(&mut out, info.browser_major.as_deref());
+    out.extend_from_slice(b",\"browser_minor\":");
+    optional(&mut out, info.browser_minor.as_deref());
+    out.extend_from_slice(b",\"device_family\":");
+    write_str(&mut out, &info.device_family);
+    out.extend_from_slice(b",\"is_bot\":");
+    flag(&mut out, info.is_bot);
+    out.extend_from_slice(b",\"is_mediawiki\":");
+    flag(&mut out, info.is_mediawiki);
+    out.extend_from_slice(b",\"os_family\":");
+    write_str(&mut out, &info.os_family);
+    out.extend_from_slice(b",\"os_major\":");
+    optional(&mut out, info.os_major.as_deref());
+    out.extend_from_slice(b",\"os_minor\":");
+    optional(&mut out, info.os_minor.as_deref());
+    out.extend_from_slice(b",\"wmf_app_version\":");
+    write_str(&mut out, &info.wmf_app_version);
+    out.push(b'}');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +167,60 @@ mod tests {
         // Reference §3.4, first example (compact, sorted keys).
         let expected = r#"{"browser_family":"Firefox","browser_major":"10","browser_minor":"0","device_family":"Other","is_bot":false,"is_mediawiki":false,"os_family":"Linux","os_major":null,"os_minor":null,"wmf_app_version":"-"}"#;
         assert_eq!(firefox_10().to_json().to_string(), expected);
+    }
+
+    #[test]
+    fn rendered_json_is_the_serialised_object() {
+        let rendered = RenderedUserAgent::new(firefox_10());
+        assert_eq!(
+            rendered.json(),
+            r#"{"browser_family":"Firefox","browser_major":"10","browser_minor":"0","device_family":"Other","is_bot":false,"is_mediawiki":false,"os_family":"Linux","os_major":null,"os_minor":null,"wmf_app_version":"-"}"#
+        );
+        assert_eq!(**rendered.info(), firefox_10());
+        let escaped = RenderedUserAgent::new(UserAgentInfo {
+            browser_family: "Say \"hi\"\n".to_owned(),
+            ..firefox_10()
+        });
+        assert_eq!(
+            escaped.json(),
+            escaped.info().to_json().to_string(),
+            "escaping as serde_json does"
+        );
+        assert!(escaped
+            .json()
+            .starts_with(r#"{"browser_family":"Say \"hi\"\n","#));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn rendering_is_serialising_the_object(
+                texts in proptest::collection::vec(any::<String>(), 4),
+                optionals in proptest::collection::vec(proptest::option::of("[ -~\\n\"\\\\é]{0,12}"), 4),
+                is_bot in any::<bool>(),
+                is_mediawiki in any::<bool>(),
+            ) {
+                let text = |i: usize| texts.get(i).cloned().unwrap_or_default();
+                let optional = |i: usize| optionals.get(i).cloned().flatten();
+                let info = UserAgentInfo {
+                    browser_family: text(0),
+                    browser_major: optional(0),
+                    browser_minor: optional(1),
+                    device_family: text(1),
+                    os_family: text(2),
+                    os_major: optional(2),
+                    os_minor: optional(3),
+                    wmf_app_version: text(3),
+                    is_bot,
+                    is_mediawiki,
+                };
+                let rendered = RenderedUserAgent::new(info.clone());
+                prop_assert_eq!(rendered.json(), info.to_json().to_string());
+            }
+        }
     }
 
     #[test]

@@ -244,8 +244,26 @@ fn read_checkpoint(path: &Path) -> Result<Result<Option<CheckpointFile>, String>
             })
         }
     };
+    Ok(parse_checkpoints(path, &bytes)?.map(|(sequence, files)| {
+        Some(CheckpointFile {
+            version: CHECKPOINT_VERSION,
+            sequence,
+            written_at: 0,
+            files,
+        })
+    }))
+}
+
+/// Parses the content of a checkpoint file (`path` only names it in errors), without any I/O:
+/// the write sequence and the entries of a usable file, `Ok(Err(problem))` for a file that is
+/// not (torn by a crash, corrupt: the loader sets it aside), and
+/// [`CheckpointError::NewerVersion`] for a file written by a newer format. Never panics.
+pub fn parse_checkpoints(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<Result<(u64, Vec<CheckpointEntry>), String>, CheckpointError> {
     // Look at the version alone first: a newer format may have fields this version rejects.
-    if let Ok(probe) = serde_json::from_slice::<VersionProbe>(&bytes) {
+    if let Ok(probe) = serde_json::from_slice::<VersionProbe>(bytes) {
         if probe.version > CHECKPOINT_VERSION {
             return Err(CheckpointError::NewerVersion {
                 path: path.to_path_buf(),
@@ -253,8 +271,8 @@ fn read_checkpoint(path: &Path) -> Result<Result<Option<CheckpointFile>, String>
             });
         }
     }
-    Ok(serde_json::from_slice::<CheckpointFile>(&bytes)
-        .map(Some)
+    Ok(serde_json::from_slice::<CheckpointFile>(bytes)
+        .map(|file| (file.sequence, file.files))
         .map_err(|e| e.to_string()))
 }
 

@@ -32,6 +32,7 @@ mod wakeup;
 #[cfg(test)]
 mod tests;
 
+pub use checkpoint::parse_checkpoints;
 pub use checkpoint::{CheckpointEntry, CheckpointError, CheckpointStore, CHECKPOINT_VERSION};
 pub use fingerprint::Fingerprint;
 pub use settings::{ReadFrom, TailSettings};
@@ -43,6 +44,7 @@ use super::{SourceContext, SourceError};
 /// final checkpoint. Returns the number of lines read.
 pub fn follow(ctx: &SourceContext, settings: &TailSettings) -> Result<u64, SourceError> {
     let mut tailer = Tailer::open(settings.clone()).map_err(SourceError::Checkpoint)?;
+    let mut published = TailCounters::default();
     let outcome = loop {
         if ctx.stopping() {
             break Ok(());
@@ -51,6 +53,9 @@ pub fn follow(ctx: &SourceContext, settings: &TailSettings) -> Result<u64, Sourc
             Ok(report) => report,
             Err(e) => break Err(e),
         };
+        if let Some(stats) = &ctx.stats {
+            publish(stats, &tailer, &mut published);
+        }
         if report.bytes == 0 && !ctx.stopping() {
             tailer.wait();
         }
@@ -65,4 +70,21 @@ pub fn follow(ctx: &SourceContext, settings: &TailSettings) -> Result<u64, Sourc
     outcome?;
     finished.map_err(SourceError::Checkpoint)?;
     Ok(lines)
+}
+
+/// Updates the file metrics from the tailer's state.
+fn publish(stats: &crate::stats::Stats, tailer: &Tailer, published: &mut TailCounters) {
+    let m = &stats.metrics;
+    let counters = tailer.counters();
+    m.files_watched
+        .set(i64::try_from(tailer.open_files()).unwrap_or(i64::MAX));
+    m.files_rotated.inc_by(
+        counters
+            .files_finished
+            .saturating_sub(published.files_finished),
+    );
+    m.files_truncated
+        .inc_by(counters.truncations.saturating_sub(published.truncations));
+    m.checkpoint_age.set(tailer.checkpoint_age().as_secs_f64());
+    *published = counters;
 }

@@ -148,6 +148,19 @@ impl Tailer {
         self.counters
     }
 
+    /// Files open for reading (being read, or rotated away and read to their end).
+    pub fn open_files(&self) -> usize {
+        self.lineages
+            .iter()
+            .filter(|l| matches!(l.phase, Phase::Reading(_) | Phase::Detached(_)))
+            .count()
+    }
+
+    /// Time since the checkpoint was last written (or since start).
+    pub fn checkpoint_age(&self) -> std::time::Duration {
+        self.last_checkpoint_at.elapsed()
+    }
+
     /// Every known content, sorted by path.
     pub fn files(&self) -> Vec<TailedFile> {
         let mut files: Vec<TailedFile> = self

@@ -1,0 +1,106 @@
+//! The chaos run's checker (`scripts/chaos.sh`): reads every record of every output topic of a
+//! Kafka cluster and compares their ids (`uuid`, or `meta.id`) with the records a clean
+//! `beacon-processor process --out DIR` of the same input produced. Prints events expected,
+//! found, lost and duplicated; exits non-zero if any input is lost or an output is unexplained.
+//!
+//! `CHAOS_BROKERS=127.0.0.1:PORT CHAOS_EXPECTED=DIR cargo bench --bench chaos_check`
+//! (`CHAOS_EXCLUDE`: comma-separated topics to ignore, e.g. the raw topic).
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+fn record_id(payload: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(payload).ok()?;
+    value
+        .get("uuid")
+        .and_then(|v| v.as_str())
+        .or_else(|| value.get("meta")?.get("id")?.as_str())
+        .map(str::to_owned)
+}
+
+fn main() {
+    let (Ok(brokers), Ok(expected_dir)) = (
+        std::env::var("CHAOS_BROKERS"),
+        std::env::var("CHAOS_EXPECTED"),
+    ) else {
+        eprintln!("chaos_check: set CHAOS_BROKERS and CHAOS_EXPECTED (skipped)");
+        return;
+    };
+    let exclude: HashSet<String> = std::env::var("CHAOS_EXCLUDE")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+
+    let mut expected: HashSet<String> = HashSet::new();
+    for entry in std::fs::read_dir(&expected_dir).expect("expected directory") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read(&path).expect("expected file");
+        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let id = record_id(line).expect("expected records have ids");
+            assert!(expected.insert(id), "the expected run has a duplicate id");
+        }
+    }
+
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", "chaos-check")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let metadata = consumer
+        .fetch_metadata(None, Duration::from_secs(30))
+        .expect("metadata");
+    let mut assignment = TopicPartitionList::new();
+    let mut total = 0i64;
+    let mut truncated = 0i64;
+    for topic in metadata.topics() {
+        if exclude.contains(topic.name()) || topic.name().starts_with("__") {
+            continue;
+        }
+        for partition in topic.partitions() {
+            let (low, high) = consumer
+                .fetch_watermarks(topic.name(), partition.id(), Duration::from_secs(30))
+                .expect("watermarks");
+            truncated += low;
+            if high > low {
+                total += high - low;
+                assignment
+                    .add_partition_offset(topic.name(), partition.id(), Offset::Offset(low))
+                    .expect("assignment");
+            }
+        }
+    }
+    consumer.assign(&assignment).expect("assign");
+    let mut seen: HashMap<String, u32> = HashMap::with_capacity(expected.len());
+    let mut read = 0i64;
+    let mut unreadable = 0u64;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while read < total && Instant::now() < deadline {
+        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
+            read += 1;
+            match message.payload().and_then(record_id) {
+                Some(id) => *seen.entry(id).or_default() += 1,
+                None => unreadable += 1,
+            }
+        }
+    }
+    let lost = expected.iter().filter(|id| !seen.contains_key(*id)).count();
+    let unexplained = seen.keys().filter(|id| !expected.contains(*id)).count();
+    let duplicates: u64 = seen.values().map(|n| u64::from(n - 1)).sum();
+    println!(
+        "chaos check: expected {} events, read {read} records ({} distinct), lost {lost}, \
+         duplicates {duplicates}, unexplained {unexplained}, unreadable {unreadable}, \
+         records dropped by the broker's retention {truncated}",
+        expected.len(),
+        seen.len()
+    );
+    if lost > 0 || unexplained > 0 || unreadable > 0 || read < total || truncated > 0 {
+        std::process::exit(1);
+    }
+}
