@@ -158,6 +158,11 @@ kill -9 "$processor_pid" 2>/dev/null || true
 wait "$processor_pid" 2>/dev/null || true
 log "phase 2: a last instance reads the raw topic to its end"
 "$bin" process --config "$work/kafka-to-kafka.yaml" >>"$work/phase2.log" 2>&1
+# Accounting invariant of the last instance: lines in = valid + error events out.
+if grep -q "lines read but" "$work/phase2.log"; then
+    echo "accounting invariant broken: $(grep 'lines read but' "$work/phase2.log")" >&2; exit 1
+fi
+grep -E "lines read|delivered \(valid" "$work/phase2.log" | tail -2 >&2
 log "checking cluster B"
 CHAOS_BROKERS="$brokers_b" CHAOS_EXPECTED="$work/expected" CHAOS_EXCLUDE=eventlogging-client-side \
     cargo bench --quiet --bench chaos_check 2>/dev/null | tee "$work/check-b.txt" || true

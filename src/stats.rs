@@ -33,6 +33,7 @@ pub struct Stats {
     kinds: OnceLock<(&'static str, &'static str)>,
     lag: Mutex<BTreeMap<(String, i32), i64>>,
     error_log: LogLimiter,
+    schema_cache_published: Mutex<(u64, u64)>,
 }
 
 impl Default for Stats {
@@ -55,6 +56,7 @@ impl Default for Stats {
             kinds: OnceLock::new(),
             lag: Mutex::new(BTreeMap::new()),
             error_log: LogLimiter::new(Duration::from_secs(10)),
+            schema_cache_published: Mutex::new((0, 0)),
         }
     }
 }
@@ -195,7 +197,26 @@ impl Stats {
     /// The OpenMetrics text of every metric (readiness refreshed).
     pub fn encode_metrics(&self) -> String {
         self.metrics.ready.set(i64::from(self.ready()));
+        self.publish_schema_cache();
         self.metrics.encode()
+    }
+
+    /// Adds the schema lookups since the last publication to the cache counters (the counts
+    /// are process-wide; both results always appear, at 0 if need be).
+    fn publish_schema_cache(&self) {
+        let (hits, misses) = crate::schema::schema_cache_counts();
+        let mut published = self
+            .schema_cache_published
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let family = &self.metrics.schema_cache;
+        family
+            .get_or_create(&vec![("result", "hit".to_owned())])
+            .inc_by(hits.saturating_sub(published.0));
+        family
+            .get_or_create(&vec![("result", "miss".to_owned())])
+            .inc_by(misses.saturating_sub(published.1));
+        *published = (hits.max(published.0), misses.max(published.1));
     }
 
     /// The status page's JSON.

@@ -282,6 +282,13 @@ fn metrics_and_status_add_up_to_the_processed_input() {
     assert!(total(&metrics, "beacon_processing_latency_seconds_count") > 0.0);
     assert_eq!(samples(&metrics, "beacon_ready")[""], 1.0);
     assert!(samples(&metrics, "beacon_files_watched")[""] >= 1.0);
+    let cache = samples(&metrics, "beacon_schema_cache_requests_total");
+    let lookups = cache.values().sum::<f64>();
+    assert!(lookups > 0.0 && lookups <= 4000.0, "{cache:?}");
+    assert!(
+        cache["{result=\"hit\"}"] > cache["{result=\"miss\"}"],
+        "{cache:?}"
+    );
 
     let (code, status) = get(&address, "/api/status");
     assert_eq!(code, 200);

@@ -28,6 +28,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use serde_json::{Map, Value};
@@ -65,6 +66,20 @@ type LegacyKey = (String, i64);
 /// Schema sources plus caches of compiled schemas; shared by all worker threads.
 pub struct SchemaRegistry {
     shared: Arc<Shared>,
+}
+
+/// Schema lookups answered from the compiled caches, process-wide (every registry, across
+/// reloads), for the `beacon_schema_cache_requests_total{result="hit"}` metric.
+static CACHE_HITS: AtomicU64 = AtomicU64::new(0);
+/// Schema lookups that had to load, fetch or fail (`result="miss"`).
+static CACHE_MISSES: AtomicU64 = AtomicU64::new(0);
+
+/// (hits, misses) of schema lookups since the process started.
+pub fn schema_cache_counts() -> (u64, u64) {
+    (
+        CACHE_HITS.load(Ordering::Relaxed),
+        CACHE_MISSES.load(Ordering::Relaxed),
+    )
 }
 
 /// The registry's state, shared with its background lookups.
@@ -272,8 +287,10 @@ impl SchemaRegistry {
 
     fn poll_event(&self, uri: &str) -> Polled<EventSchema> {
         if let Some(schema) = self.shared.cached_event(uri) {
+            CACHE_HITS.fetch_add(1, Ordering::Relaxed);
             return Polled::Ready(schema);
         }
+        CACHE_MISSES.fetch_add(1, Ordering::Relaxed);
         let key = uri.to_owned();
         match self.shared.event_lookups.state(&key) {
             PendingState::Failed(error) => return Polled::Failed(error),
@@ -354,8 +371,10 @@ impl SchemaRegistry {
 
     fn poll_legacy(&self, name: &str, revision: i64) -> Polled<LegacyValidator> {
         if let Some(validator) = self.shared.cached_legacy(name, revision) {
+            CACHE_HITS.fetch_add(1, Ordering::Relaxed);
             return Polled::Ready(validator);
         }
+        CACHE_MISSES.fetch_add(1, Ordering::Relaxed);
         let key = (name.to_owned(), revision);
         match self.shared.legacy_lookups.state(&key) {
             PendingState::Failed(error) => return Polled::Failed(error),
