@@ -14,9 +14,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use beacon_processor::kafka::mock_broker::MockBroker;
+use beacon_processor::kafka::LineProducer;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use serde_json::Value;
 
@@ -108,22 +108,15 @@ fn expected(lines: &[String], dir: &Path) -> (BTreeMap<String, u64>, HashSet<Str
     (topics, ids)
 }
 
+/// The lines as messages of `topic`, through the project's own line producer (as `generate
+/// --kafka` does), every one delivered before returning.
 fn produce(brokers: &str, topic: &str, lines: &[String]) {
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("linger.ms", "5")
-        .create()
-        .unwrap();
+    let mut producer = LineProducer::connect(brokers, topic).unwrap();
     for line in lines {
-        loop {
-            match producer.send(BaseRecord::<(), str>::to(topic).payload(line.as_str())) {
-                Ok(()) => break,
-                Err(_) => producer.poll(Duration::from_millis(10)),
-            }
-        }
-        producer.poll(Duration::ZERO);
+        writeln!(producer, "{line}").unwrap();
     }
-    producer.flush(Duration::from_secs(30)).unwrap();
+    let sent = producer.finish(Duration::from_secs(30)).unwrap();
+    assert_eq!(sent, lines.len() as u64);
 }
 
 fn reader(brokers: &str) -> BaseConsumer {

@@ -67,6 +67,15 @@ pub fn client_config(
     }
 }
 
+/// The problems as one line: `key: message; key: message`.
+pub fn describe_problems(problems: &[OptionProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("{}: {}", p.key, p.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn describe(error: &KafkaError) -> String {
     match error {
         KafkaError::ClientConfig(_, description, key, value) => {

@@ -9,7 +9,7 @@ mod log_limiter;
 pub mod mock_broker;
 mod produce_error;
 
-pub use client::{client_config, LoggingContext, OptionProblem};
+pub use client::{client_config, describe_problems, LoggingContext, OptionProblem};
 pub use line_producer::LineProducer;
 pub use log_limiter::LogLimiter;
 pub use produce_error::{classify_produce_error, ProduceFailure};

@@ -26,7 +26,8 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, Prod
 
 use crate::ack::BatchAck;
 use crate::kafka::{
-    classify_produce_error, client_config, LoggingContext, OptionProblem, ProduceFailure,
+    classify_produce_error, client_config, describe_problems, LoggingContext, OptionProblem,
+    ProduceFailure,
 };
 use crate::record::{OutputRecord, ProcessedBatch, Tally};
 use crate::stats::Stats;
@@ -467,14 +468,7 @@ impl KafkaSink {
         stop: Arc<AtomicBool>,
     ) -> Result<Self, SinkError> {
         let config = settings.client_config().map_err(|problems| {
-            kafka_error(
-                "configuring the producer",
-                problems
-                    .iter()
-                    .map(|p| format!("{}: {}", p.key, p.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
+            kafka_error("configuring the producer", describe_problems(&problems))
         })?;
         let shared = Arc::new(SinkShared {
             stats,

@@ -21,7 +21,7 @@ use rdkafka::message::Message;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use crate::ack::{AckReceiver, BatchPosition};
-use crate::kafka::{client_config, LoggingContext, OptionProblem};
+use crate::kafka::{client_config, describe_problems, LoggingContext, OptionProblem};
 use crate::stats::Stats;
 
 use super::{BatchBuilder, DeliveryTracker, SourceContext, SourceError};
@@ -286,15 +286,9 @@ fn offset_to_position(offset: i64) -> u64 {
 /// Consumes until stopped (or, with `stop_at_end`, until every assigned partition is read to
 /// its end), then drains and commits. Returns the number of lines read.
 pub fn consume(ctx: &SourceContext, settings: &KafkaSourceSettings) -> Result<u64, SourceError> {
-    let config = settings.client_config().map_err(|problems| {
-        SourceError::Kafka(
-            problems
-                .iter()
-                .map(|p| format!("{}: {}", p.key, p.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
+    let config = settings
+        .client_config()
+        .map_err(|problems| SourceError::Kafka(describe_problems(&problems)))?;
     let shared = Arc::new(Shared {
         partitions: Mutex::new(HashMap::new()),
         at_end: Mutex::new(std::collections::HashSet::new()),
