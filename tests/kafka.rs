@@ -567,11 +567,8 @@ fn a_record_kafka_refuses_becomes_an_error_event_and_a_refusing_error_topic_stop
     let brokers = broker.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
     // A valid Generic event with a long title (about 6 KB once enriched).
-    let title = "x".repeat(6000);
-    let big = format!(
-        "?%7B%22event%22%3A%7B%22articleId%22%3A1%2C%22articleTitle%22%3A%22{title}%22%7D%2C%22revision%22%3A13%2C%22schema%22%3A%22Generic%22%2C%22wiki%22%3A%22testwiki%22%7D;\tcp1.example\t1\t2020-01-01T00:00:00\t192.0.2.1\t\"curl/7.64.0\""
-    );
-    let small = big.replace(&title, "small").replace("\t1\t", "\t2\t");
+    let big = generic_line(1, &"x".repeat(6000));
+    let small = generic_line(2, "small");
     produce(&brokers, RAW, &[big, small]);
 
     // Records above 5000 bytes are refused by the producer itself.
@@ -608,10 +605,7 @@ fn a_record_kafka_refuses_becomes_an_error_event_and_a_refusing_error_topic_stop
     // does not commit the line.
     let broker = MockBroker::start(1, &[(RAW.to_owned(), 1)]).unwrap();
     let brokers = broker.bootstrap_servers();
-    let title = "y".repeat(6000);
-    let big = format!(
-        "?%7B%22event%22%3A%7B%22articleId%22%3A1%2C%22articleTitle%22%3A%22{title}%22%7D%2C%22revision%22%3A13%2C%22schema%22%3A%22Generic%22%2C%22wiki%22%3A%22testwiki%22%7D;\tcp1.example\t1\t2020-01-01T00:00:00\t192.0.2.1\t\"curl/7.64.0\""
-    );
+    let big = generic_line(1, &"y".repeat(6000));
     produce(&brokers, RAW, &[big]);
     let config = write_config(
         dir.path(),
@@ -672,4 +666,11 @@ fn check_config_names_every_kafka_problem() {
         );
     }
     assert!(stderr.contains("at-least-once"), "{stderr}");
+}
+
+/// A valid Generic event line with sequence number `seq` and `title` as its article title.
+fn generic_line(seq: u32, title: &str) -> String {
+    format!(
+        "?%7B%22event%22%3A%7B%22articleId%22%3A1%2C%22articleTitle%22%3A%22{title}%22%7D%2C%22revision%22%3A13%2C%22schema%22%3A%22Generic%22%2C%22wiki%22%3A%22testwiki%22%7D;\tcp1.example\t{seq}\t2020-01-01T00:00:00\t192.0.2.1\t\"curl/7.64.0\""
+    )
 }
