@@ -1,6 +1,7 @@
 //! The capsule uuid: UUIDv5 in the URL namespace over
 //! `event://{recvFrom}/?seqId={seqId}&dt={dt}`, rendered as 32 lowercase hex digits.
 
+use sha1::{Digest, Sha1};
 use uuid::Uuid;
 
 /// Name from which a legacy capsule's uuid is derived. Each part must already be formatted the way
@@ -16,10 +17,30 @@ pub fn capsule_uuid_name(recv_from: &str, seq_id: &str, dt: &str) -> String {
     name
 }
 
+/// The URL namespace of RFC 9562 (`6ba7b811-9dad-11d1-80b4-00c04fd430c8`).
+const NAMESPACE_URL: [u8; 16] = *Uuid::NAMESPACE_URL.as_bytes();
+
+/// UUIDv5 (URL namespace) of `name` as bytes: SHA-1 over namespace and name, the first 16 bytes
+/// with the version (5) and variant (RFC) bits set. SHA-1 comes from the `sha1` crate, which uses
+/// the CPU's SHA instructions where there are some (a capsule uuid is computed for every line).
+fn uuid5(name: &[u8]) -> Uuid {
+    let mut hasher = Sha1::new();
+    hasher.update(NAMESPACE_URL);
+    hasher.update(name);
+    let digest = hasher.finalize();
+    let mut bytes = [0_u8; 16];
+    for (byte, digest_byte) in bytes.iter_mut().zip(digest.iter()) {
+        *byte = *digest_byte;
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x50;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    Uuid::from_bytes(bytes)
+}
+
 /// UUIDv5 (URL namespace) of `name`, as 32 lowercase hex digits without dashes.
 pub fn uuid5_hex(name: &str) -> String {
     let mut hex = [0_u8; uuid::fmt::Simple::LENGTH];
-    Uuid::new_v5(&Uuid::NAMESPACE_URL, name.as_bytes())
+    uuid5(name.as_bytes())
         .simple()
         .encode_lower(&mut hex)
         .to_owned()
@@ -27,12 +48,9 @@ pub fn uuid5_hex(name: &str) -> String {
 
 /// The capsule uuid in the usual hyphenated form (`8-4-4-4-12`), as Event Platform `meta.id`s are.
 pub fn capsule_uuid_hyphenated(recv_from: &str, seq_id: &str, dt: &str) -> String {
-    Uuid::new_v5(
-        &Uuid::NAMESPACE_URL,
-        capsule_uuid_name(recv_from, seq_id, dt).as_bytes(),
-    )
-    .hyphenated()
-    .to_string()
+    uuid5(capsule_uuid_name(recv_from, seq_id, dt).as_bytes())
+        .hyphenated()
+        .to_string()
 }
 
 /// The capsule uuid for the given parts (see [`capsule_uuid_name`]).
@@ -93,6 +111,19 @@ mod tests {
         ];
         for (recv, seq, dt, want) in cases {
             assert_eq!(capsule_uuid(recv, seq, dt), want, "{recv} {seq} {dt}");
+        }
+    }
+
+    #[test]
+    fn agrees_with_the_uuid_crate_on_names_of_every_length() {
+        // Lengths around the SHA-1 block and padding boundaries (55/56 and 119/120 bytes with
+        // the 16-byte namespace in front).
+        for length in 0..300 {
+            let name: String = (0..length)
+                .map(|i| char::from(b'a' + (i % 26) as u8))
+                .collect();
+            let want = Uuid::new_v5(&Uuid::NAMESPACE_URL, name.as_bytes());
+            assert_eq!(uuid5(name.as_bytes()), want, "name of {length} bytes");
         }
     }
 

@@ -474,4 +474,65 @@ device_parsers:
             }
         }
     }
+
+    /// The prefilter under uap (parsers/vendor/regex-filtered, patched) reuses its matching
+    /// state from one call to the next on a thread. Parsing many different user agents in a row
+    /// on one thread must give what each gives alone on a fresh thread (fresh state).
+    #[test]
+    fn reused_matching_state_gives_the_same_results_as_fresh_state() {
+        let agents = [
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36",
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+            "Mozilla/5.0 (Linux; Android 13; SM-G991B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.5993.111 Mobile Safari/537.36",
+            "Mozilla/5.0 (Linux; Android 12; Pixel 6 Build/SQ3A.220705.004; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/103.0.5060.71 Mobile Safari/537.36",
+            "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+            "Mozilla/5.0 (iPad; CPU OS 12_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+            "WikipediaApp/7.4.2.5133 (iOS 17.1; Phone)",
+            "WikipediaApp/2.7.50459-r-2023-09-27 (Android 13; Phone) Google Play",
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15",
+            "Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; rv:11.0) like Gecko",
+            "Opera/9.80 (Android; Opera Mini/7.5.33361/31.1448; U; en) Presto/2.8.119 Version/11.1010",
+            "Mozilla/5.0 (Linux; U; Android 4.0.3; ko-kr; LG-L160L Build/IML74K) AppleWebKit/534.30 (KHTML, like Gecko) Version/4.0 Mobile Safari/534.30",
+            "Mozilla/5.0 (PlayStation 4 3.11) AppleWebKit/537.73 (KHTML, like Gecko)",
+            "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36",
+            "MediaWiki/1.41.0",
+            "curl/7.88.1",
+            "python-requests/2.31.0",
+            "",
+            "-",
+            "\"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/79.0.3945.88 Safari/537.36\"",
+        ];
+        let fresh: Vec<_> = agents
+            .iter()
+            .map(|ua| {
+                let ua = ua.to_string();
+                std::thread::spawn(move || parser().parse(&ua))
+                    .join()
+                    .expect("parse thread")
+            })
+            .collect();
+        // Twice over, forwards then backwards, on this one thread.
+        for round in 0..2 {
+            let order: Vec<usize> = if round == 0 {
+                (0..agents.len()).collect()
+            } else {
+                (0..agents.len()).rev().collect()
+            };
+            for index in order {
+                assert_eq!(
+                    parser().parse(agents[index]),
+                    fresh[index],
+                    "{}",
+                    agents[index]
+                );
+            }
+        }
+        // Not every user agent may come out as "Other" (the set must exercise the prefilter).
+        let recognised = fresh
+            .iter()
+            .filter(|info| matches!(info, Ok(info) if info.browser_family != OTHER))
+            .count();
+        assert!(recognised >= 15, "only {recognised} user agents recognised");
+    }
 }
