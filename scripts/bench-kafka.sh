@@ -40,7 +40,7 @@ echo "raw input: $(stat -c %s "$work/raw.log") bytes" >&2
 rate() { sed -n 's/.*(\([0-9]*\) lines\/s.*/\1/p' | tail -1; }
 
 echo "== 1. files -> directory" >&2
-dir_rate=$("$bin" process --log-level warn --out "$work/records" "$work/raw.log" 2>&1 | tee "$work/dir.txt" | rate)
+dir_rate=$(/usr/bin/time -f '%U %S %M' -o "$work/dir.time" "$bin" process --log-level warn --out "$work/records" "$work/raw.log" 2>&1 | tee "$work/dir.txt" | rate)
 
 echo "== 2. bare producer, same records" >&2
 bare_line=$(BARE_PRODUCER_BROKERS="$brokers" BARE_PRODUCER_RECORDS="$work/records" \
@@ -49,7 +49,7 @@ echo "$bare_line" >&2
 bare_rate=$(echo "$bare_line" | sed -n 's/.* s: \([0-9]*\) records\/s.*/\1/p')
 
 echo "== 3. files -> Kafka" >&2
-f2k_rate=$("$bin" process --log-level warn --kafka "$brokers" "$work/raw.log" 2>&1 | rate)
+f2k_rate=$(/usr/bin/time -f '%U %S %M' -o "$work/f2k.time" "$bin" process --log-level warn --kafka "$brokers" "$work/raw.log" 2>&1 | rate)
 
 echo "== 4. Kafka -> Kafka" >&2
 cat >"$work/k2k.yaml" <<YAML
@@ -66,13 +66,16 @@ schemas:
 streams:
   config: "$repo/config/stream-config.yaml"
 YAML
-"$bin" process --log-level warn --config "$work/k2k.yaml" >"$work/k2k.txt" 2>&1
+/usr/bin/time -f '%U %S %M' -o "$work/k2k.time" "$bin" process --log-level warn --config "$work/k2k.yaml" >"$work/k2k.txt" 2>&1
 k2k_rate=$(rate <"$work/k2k.txt")
 grep -E "lines read|delivered" "$work/k2k.txt" >&2
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-printf '\n%-34s %12s %10s\n' "path" "records/s" "vs bare"
+# CPU microseconds per line (user + system, every thread of the processor) and peak RSS in MB.
+usage() { awk -v n="$lines" '{ printf "%11.2f %10.0f", ($1 + $2) * 1e6 / n, $3 / 1024 }' "$1"; }
+printf '\n%-34s %12s %10s %11s %10s\n' "path" "records/s" "vs bare" "CPU us/line" "peak MB"
 printf '%-34s %12s %10s\n' "bare rdkafka producer" "$bare_rate" "1.00"
-printf '%-34s %12s %10s\n' "files -> directory (processor)" "$dir_rate" "$(ratio "$dir_rate" "$bare_rate")"
-printf '%-34s %12s %10s\n' "files -> Kafka (processor)" "$f2k_rate" "$(ratio "$f2k_rate" "$bare_rate")"
-printf '%-34s %12s %10s\n' "Kafka -> Kafka (processor)" "$k2k_rate" "$(ratio "$k2k_rate" "$bare_rate")"
+printf '%-34s %12s %10s %s\n' "files -> directory (processor)" "$dir_rate" "$(ratio "$dir_rate" "$bare_rate")" "$(usage "$work/dir.time")"
+printf '%-34s %12s %10s %s\n' "files -> Kafka (processor)" "$f2k_rate" "$(ratio "$f2k_rate" "$bare_rate")" "$(usage "$work/f2k.time")"
+printf '%-34s %12s %10s %s\n' "Kafka -> Kafka (processor)" "$k2k_rate" "$(ratio "$k2k_rate" "$bare_rate")" "$(usage "$work/k2k.time")"
+echo "(records/s from the processor's own count, i.e. from its first line; the mock broker is a separate process on the same cores)"
