@@ -36,7 +36,6 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 bytes=$(stat -c %s "$work/raw.log")
 echo "input: $lines lines, $bytes bytes" >&2
 cat "$work/raw.log" >/dev/null # into the page cache: every step reads it from memory
-# (`process` prints its summary on standard error.)
 
 # Runs a command under GNU time; prints "wall_seconds cpu_seconds max_rss_kb" (wall time from
 # the nanosecond clock: GNU time's own is in hundredths).
@@ -52,6 +51,7 @@ echo "== 1. baseline: wc -l" >&2
 read -r wc_wall wc_cpu wc_rss < <(measure wc -l "$work/raw.log")
 echo "== 2. process -> directory" >&2
 read -r dir_wall dir_cpu dir_rss < <(measure "$bin" process --log-level warn --out "$work/out" "$work/raw.log")
+# `process` prints its summary on standard error; every line must come out as one record.
 delivered=$(cat "$work/stdout.txt" "$work/stderr.txt" | sed -n 's/^delivered (valid + errors) *\([0-9]*\).*/\1/p')
 if [ "$delivered" != "$lines" ]; then
     echo "process delivered '$delivered' records for $lines lines:" >&2

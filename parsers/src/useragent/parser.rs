@@ -528,7 +528,7 @@ device_parsers:
                 );
             }
         }
-        // Not every user agent may come out as "Other" (the set must exercise the prefilter).
+        // Most of them must be recognised, or the set would not exercise the prefilter.
         let recognised = fresh
             .iter()
             .filter(|info| matches!(info, Ok(info) if info.browser_family != OTHER))
