@@ -6,7 +6,8 @@
 //!    copytruncate rotation. Reading resumes there, unterminated line included.
 //! 2. A file whose head matches a file being read, and whose bytes match that file's at the same
 //!    offsets (at the read position, or at its own end if it is shorter), is a copy of it: it is
-//!    not read (it would only repeat lines).
+//!    not read (it would only repeat lines). So is a non-empty file shorter than that head whose
+//!    bytes are the original's first bytes: a copy still being written.
 //! 3. A draining or dormant content (rotated away, deleted, or known from the checkpoint) continues
 //!    in a file whose head matches, that is at least as long as the resume position, and whose
 //!    bytes before that position match: a rename, a rotation while stopped, a restart. A stored
@@ -54,6 +55,19 @@ pub fn identify(probe: &mut FileProbe, lineages: &[Lineage], window_bytes: u64) 
     for (index, lineage) in lineages.iter().enumerate() {
         if let Phase::Reading(reader) = &lineage.phase {
             if lineage.head.len == 0 || lineage.file_id == probe.id {
+                continue;
+            }
+            if probe.len > 0 && probe.len < lineage.head.len {
+                // Shorter than the original's head: a copy still being written holds a prefix
+                // of it. Taking it for a new file would read it again from the start.
+                let mine = Fingerprint::read(&probe.file, 0, probe.len).ok().flatten();
+                let theirs = reader
+                    .file
+                    .as_ref()
+                    .and_then(|file| Fingerprint::read(file, 0, probe.len).ok().flatten());
+                if mine.is_some() && mine == theirs {
+                    return Identified::CopyOf(index);
+                }
                 continue;
             }
             if probe.head(lineage.head.len) != Some(lineage.head) {
