@@ -454,12 +454,6 @@ impl Tailer {
             // Replaced between the scan and the open: the next scan sees the new file.
             return;
         }
-        if probe.len == 0 {
-            // Nothing to read and nothing to identify it by: an empty file may be a copy that
-            // is about to be written (copytruncate), and taking it for a new file would read
-            // that copy from the start again. A later scan looks at it once it has bytes.
-            return;
-        }
         let window_bytes = self.settings.fingerprint_bytes as u64;
         let max_line = ctx.settings.max_line_bytes;
         match identify(&mut probe, &self.lineages, window_bytes) {
