@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 
 use beacon_parsers::json::{self, JsonError};
-use beacon_parsers::qson::{self, QsonError};
+use beacon_parsers::qson::{self, encode_uri_component, QsonError};
 use serde_json::Value;
 
 /// The `qson_decode` target.
@@ -60,30 +60,7 @@ fn check_against_form_urlencoded(trimmed: &str, decoded: &Result<Cow<'_, str>, Q
     }
 }
 
-/// The JSON name of a value's kind, as [`JsonError::NotObject`] reports it.
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
 
-/// `encodeURIComponent`: everything but `A-Za-z0-9-_.!~*'()` as upper-case `%XX` of UTF-8.
-pub fn encode_uri_component(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
-}
 
 /// Parses decoded capsule text both ways and checks that they agree.
 pub fn check_json(text: &str) {
@@ -91,7 +68,7 @@ pub fn check_json(text: &str) {
     let object = json::parse_object(text);
     match (&value, &object) {
         (Ok(Value::Object(expected)), Ok(found)) => assert_eq!(expected, found),
-        (Ok(other), Err(JsonError::NotObject { found })) => assert_eq!(*found, kind(other)),
+        (Ok(other), Err(JsonError::NotObject { found })) => assert_eq!(*found, json::json_kind(other)),
         (Err(value_error), Err(object_error)) => {
             assert_eq!(value_error, object_error);
             assert!(!object_error.to_string().is_empty());

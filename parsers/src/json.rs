@@ -109,7 +109,7 @@ pub fn parse_value(text: &str) -> Result<Value, JsonError> {
 }
 
 /// The JSON name of a value's kind, as used in [`JsonError::NotObject`].
-fn json_kind(value: &Value) -> &'static str {
+pub fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "boolean",

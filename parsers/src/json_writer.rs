@@ -48,6 +48,16 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
 
 /// Appends `map` as a compact JSON object to `out` (members in the map's order).
 pub fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>) {
+    write_members(out, map, |out, _, value| write_value(out, value));
+}
+
+/// Appends `map` as a compact JSON object, each member's value written by `write_member_value`.
+#[inline]
+fn write_members(
+    out: &mut Vec<u8>,
+    map: &Map<String, Value>,
+    mut write_member_value: impl FnMut(&mut Vec<u8>, &str, &Value),
+) {
     out.push(b'{');
     let mut first = true;
     for (key, value) in map {
@@ -57,7 +67,7 @@ pub fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>) {
         first = false;
         write_str(out, key);
         out.push(b':');
-        write_value(out, value);
+        write_member_value(out, key, value);
     }
     out.push(b'}');
 }
@@ -73,22 +83,13 @@ pub fn write_object_substituting(
     substituted_key: &str,
     raw_json: &str,
 ) {
-    out.push(b'{');
-    let mut first = true;
-    for (key, value) in map {
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        write_str(out, key);
-        out.push(b':');
+    write_members(out, map, |out, key, value| {
         if key == substituted_key {
             out.extend_from_slice(raw_json.as_bytes());
         } else {
             write_value(out, value);
         }
-    }
-    out.push(b'}');
+    });
 }
 
 /// Appends `text` as a JSON string literal (quoted and escaped like serde_json) to `out`.

@@ -161,6 +161,20 @@ fn hex_pair_value(high: u8, low: u8) -> Option<u8> {
     u8::try_from((high << 4) | low).ok()
 }
 
+/// JavaScript's `encodeURIComponent`, what clients apply to the JSON they send: everything but
+/// `A-Za-z0-9-_.!~*'()` becomes upper-case `%XX` of its UTF-8 bytes. [`decode`] inverts it.
+pub fn encode_uri_component(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,19 +333,6 @@ mod tests {
             decoded(line),
             r#"{"event":{"name":"blah","age":33},"revision":13317883,"schema":"Analytics","webHost":"meta.wikimedia.org","wiki":"metawiki"}"#
         );
-    }
-
-    /// encodeURIComponent: everything except `A-Za-z0-9-_.!~*'()` as upper-case `%XX` of UTF-8.
-    fn encode_uri_component(text: &str) -> String {
-        let mut encoded = String::with_capacity(text.len() * 3);
-        for byte in text.bytes() {
-            if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
-                encoded.push(char::from(byte));
-            } else {
-                encoded.push_str(&format!("%{byte:02X}"));
-            }
-        }
-        encoded
     }
 
     proptest! {

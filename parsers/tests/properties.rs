@@ -23,7 +23,7 @@ use serde_json::{Map, Number, Value};
 use beacon_parsers::capsule::{CapsuleError, CapsuleParser};
 use beacon_parsers::format::{FieldKind, LineFormat, MAX_FIELDS};
 use beacon_parsers::json::{self, JsonError};
-use beacon_parsers::qson::{self, QsonError};
+use beacon_parsers::qson::{self, encode_uri_component, QsonError};
 use beacon_parsers::useragent::{UserAgentCache, UserAgentParser};
 use beacon_parsers::{datetime, python, scid};
 
@@ -99,20 +99,6 @@ fn is_python_space(c: char) -> bool {
             | '\u{205f}'
             | '\u{3000}'
     )
-}
-
-/// JavaScript's `encodeURIComponent`: everything but `A-Za-z0-9-_.!~*'()` becomes upper-case
-/// `%XX` of its UTF-8 bytes.
-fn encode_uri_component(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
 }
 
 /// Everything the parsers crate offers for one raw line: none of it may panic, whatever the line.

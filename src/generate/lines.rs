@@ -1,28 +1,12 @@
 //! Raw varnishkafka lines: `?<encodeURIComponent(capsule JSON)>;` TAB host TAB seq TAB dt TAB ip
 //! TAB `"<user agent>"`, valid ones and the kinds of broken ones real traffic carries.
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{Map, Value};
 
 use super::instance;
 use super::rng::Rng;
 
-/// What `encodeURIComponent` leaves alone: `A-Z a-z 0-9 - _ . ! ~ * ' ( )`.
-const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'!')
-    .remove(b'~')
-    .remove(b'*')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')');
-
-/// JavaScript's `encodeURIComponent`.
-pub fn encode_uri_component(text: &str) -> String {
-    utf8_percent_encode(text, URI_COMPONENT).to_string()
-}
+pub use beacon_parsers::qson::encode_uri_component;
 
 /// One schema the generator can make events for.
 #[derive(Debug, Clone)]

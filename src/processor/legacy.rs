@@ -74,35 +74,16 @@ impl Worker<'_> {
         // The capsule is validated with its user agent as the `null` placeholder: the capsule
         // schema accepts any `userAgent`, so the verdict is the one of the full capsule. The
         // message of an invalid capsule is taken from the full capsule all the same.
-        let (map, user_agent) = capsule.into_parts();
-        let placeholder = Value::Object(map);
-        let valid = validator.is_valid(&placeholder);
-        let Value::Object(map) = placeholder else {
-            return Processed::Record(self.legacy_processor_error(
-                "field",
-                "capsule is not an object",
-                line,
-                None,
-                clock,
-            ));
-        };
+        let (mut map, user_agent) = capsule.into_parts();
+        let valid = validator.is_valid_map(&mut map);
         let capsule = LegacyCapsule::from_parts(map, user_agent);
         // The validator was looked up by (and compiled for) the capsule's schema name.
         let name = validator.name();
         if valid {
             return Processed::Record(self.legacy_valid(&capsule, name, line, clock));
         }
-        let full = Value::Object(capsule.into_map());
-        let verdict = validator.validate(&full);
-        let Value::Object(full) = full else {
-            return Processed::Record(self.legacy_processor_error(
-                "field",
-                "capsule is not an object",
-                line,
-                None,
-                clock,
-            ));
-        };
+        let mut full = capsule.into_map();
+        let verdict = validator.validate_map(&mut full);
         let capsule = LegacyCapsule::from_parts(full, None);
         match verdict {
             Ok(()) => Processed::Record(self.legacy_valid(&capsule, name, line, clock)),

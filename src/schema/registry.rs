@@ -507,12 +507,7 @@ impl SchemaRegistry {
         &self,
         capsule: &mut Map<String, Value>,
     ) -> Result<(), CapsuleValidationError> {
-        let value = Value::Object(std::mem::take(capsule));
-        let result = self.validate_capsule_value(&value);
-        if let Value::Object(map) = value {
-            *capsule = map;
-        }
-        result
+        super::validator::with_object_value(capsule, |value| self.validate_capsule_value(value))
     }
 
     /// Like [`validate_capsule`](Self::validate_capsule) for a capsule held as a `Value`,

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::capsule_schema::encapsulate;
 use super::draft3::draft3_to_draft4;
@@ -61,6 +61,16 @@ impl LegacyValidator {
         self.validator.is_valid(capsule)
     }
 
+    /// [`is_valid`](Self::is_valid) of a capsule held as a map, without copying it.
+    pub fn is_valid_map(&self, capsule: &mut Map<String, Value>) -> bool {
+        with_object_value(capsule, |value| self.is_valid(value))
+    }
+
+    /// [`validate`](Self::validate) of a capsule held as a map, without copying it.
+    pub fn validate_map(&self, capsule: &mut Map<String, Value>) -> Result<(), String> {
+        with_object_value(capsule, |value| self.validate(value))
+    }
+
     /// Validates a whole capsule. On failure returns exactly one message: the first error the
     /// library yields, as `<instance path>: <message>` (e.g.
     /// `/event/recipientUserId: "12" is not of type "integer"`), or the bare message when the
@@ -68,6 +78,17 @@ impl LegacyValidator {
     pub fn validate(&self, capsule: &Value) -> Result<(), String> {
         first_error_message(&self.validator, capsule)
     }
+}
+
+/// Runs `f` on `map` seen as a JSON object value: the map is moved into the value and back, no copy
+/// (the validator takes a `Value`, the pipeline holds maps).
+pub(crate) fn with_object_value<T>(map: &mut Map<String, Value>, f: impl FnOnce(&Value) -> T) -> T {
+    let value = Value::Object(std::mem::take(map));
+    let result = f(&value);
+    if let Value::Object(object) = value {
+        *map = object;
+    }
+    result
 }
 
 impl fmt::Debug for LegacyValidator {
