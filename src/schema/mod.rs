@@ -18,6 +18,7 @@
 //! - [`settings`]: what a registry is built from;
 //! - [`registry`]: [`SchemaRegistry`], the sources in order plus caches, blocking and
 //!   non-blocking ([`SchemaPoll`], [`FetchTicket`]) lookups;
+//! - [`fast_validator`]: the quicker validity check both kinds of validator use;
 //! - [`document`], [`first_error`], [`formats`]: shared helpers; [`error`]: the error types.
 
 pub mod capsule_schema;
@@ -27,6 +28,7 @@ pub mod draft3;
 pub mod ep_repository;
 pub mod error;
 pub mod event_schema;
+pub mod fast_validator;
 mod fetch_pool;
 pub mod fetch_ticket;
 pub mod first_error;

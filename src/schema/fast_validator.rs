@@ -1,0 +1,1071 @@
+//! A quicker yes/no validity check for the schemas the pipeline sees on every line.
+//!
+//! `jsonschema`'s `is_valid` looks every declared property up in the instance's map and every
+//! instance key up in the schema's property map (a string comparison per tree level). Events
+//! are objects of a few dozen keys checked against `properties`, `required` and
+//! `additionalProperties: false`, and those lookups were most of the validation cost. This
+//! validator walks the instance's (sorted) keys and the schema's (sorted) properties side by
+//! side instead, one comparison per key.
+//!
+//! It stays exact by keeping its own rules few and simple, and leaving the rest to `jsonschema`:
+//! - checked here: `type`, `properties`, `required`, `additionalProperties`, `items` (as one
+//!   schema), whose draft-4/6/7 semantics do not differ; and, because a `jsonschema` call per
+//!   value costs more than the check itself, `enum`s of strings only, `minimum`/`maximum` with an
+//!   integer limit (and draft 4's boolean `exclusiveMinimum`/`exclusiveMaximum`) on numbers
+//!   written as integers, and `minLength`/`maxLength` (in code points);
+//! - every other keyword of a schema node (`pattern`, other `enum`s, `anyOf`, `format`, …) stays
+//!   together in a small schema compiled by `jsonschema` with the same draft and options as the
+//!   full validator, and is run on the same instance;
+//! - `properties`/`additionalProperties` are left to that small schema whenever
+//!   `patternProperties` takes part in the decision;
+//! - whether a number written with a fraction or an exponent is an `integer` (draft 4 says no,
+//!   later drafts look at its value), or within a bound, is asked of `jsonschema` too;
+//! - a schema with a `$ref` anywhere gets no fast validator (the keywords around a `$ref` are
+//!   ignored and its target needs the whole document), nor does one nested deeper than
+//!   [`MAX_DEPTH`] or of a draft other than 4, 6 and 7.
+//!
+//! Draft 4-7 validation is the conjunction of independent keywords apart from the groups kept
+//! together above, so the answer is the full validator's. Callers still take the error message
+//! from the full validator. Property tests compare the two verdicts on generated schemas and
+//! instances, for whole schemas and for the leaf keywords checked here.
+
+use std::cmp::Ordering;
+
+use serde_json::{Map, Value};
+
+/// Deepest schema nesting given a fast validator (real schemas are a few levels deep).
+pub const MAX_DEPTH: usize = 32;
+
+/// Keywords that never affect validity here (annotations, or only reachable through `$ref`).
+const IGNORED_KEYWORDS: [&str; 9] = [
+    "$schema",
+    "$id",
+    "id",
+    "$comment",
+    "title",
+    "description",
+    "default",
+    "examples",
+    "definitions",
+];
+
+/// Builds a full `jsonschema` validator for a (small) schema document, with the options of the
+/// validator the fast one stands in for; `None` when it does not compile.
+pub type Compile<'a> = dyn Fn(&Value) -> Option<jsonschema::Validator> + 'a;
+
+/// A fast validity check equivalent to one compiled `jsonschema` validator (see the module
+/// docs). Cheap to share between threads.
+#[derive(Debug)]
+pub struct FastValidator {
+    root: Node,
+}
+
+impl FastValidator {
+    /// The fast validator for `document`, or `None` when it cannot stand in for the full one
+    /// (a `$ref`, an unsupported draft, nesting deeper than [`MAX_DEPTH`], a schema shape the
+    /// full validator would have refused). `compile` builds the small validators of the
+    /// delegated keywords, with the full validator's draft and options.
+    pub fn build(
+        document: &Value,
+        draft: jsonschema::Draft,
+        compile: &Compile<'_>,
+    ) -> Option<Self> {
+        let boolean_schemas = match draft {
+            jsonschema::Draft::Draft4 => false,
+            jsonschema::Draft::Draft6 | jsonschema::Draft::Draft7 => true,
+            _ => return None,
+        };
+        if contains_ref(document, 0)? {
+            return None;
+        }
+        let builder = Builder {
+            compile,
+            boolean_schemas,
+        };
+        Some(FastValidator {
+            root: builder.node(document, 0)?,
+        })
+    }
+
+    /// Whether `instance` is valid: the full validator's `is_valid`.
+    pub fn is_valid(&self, instance: &Value) -> bool {
+        self.root.admits(instance)
+    }
+}
+
+/// One schema node.
+#[derive(Debug)]
+enum Node {
+    /// `true` or `{}`-like: every instance.
+    Any,
+    /// `false`: no instance.
+    Nothing,
+    Rules(Box<Rules>),
+}
+
+#[derive(Debug)]
+struct Rules {
+    /// `type`, when present.
+    types: Option<TypeSet>,
+    /// `{"type": "integer"}`, asked for numbers when `types` allows integers but not numbers.
+    integer: Option<jsonschema::Validator>,
+    /// `properties`, `required`, `additionalProperties` (for object instances).
+    object: Option<ObjectRules>,
+    /// `items` as one schema (for array instances).
+    items: Option<Node>,
+    /// String `enum`s, integer `minimum`/`maximum`, `minLength`/`maxLength`.
+    leaves: Vec<Leaf>,
+    /// Every other keyword of the node, as one schema.
+    rest: Option<jsonschema::Validator>,
+}
+
+/// A keyword checked here because calling a small `jsonschema` validator per value costs more
+/// than the check (each call sets up a validation context).
+#[derive(Debug)]
+enum Leaf {
+    /// An `enum` of strings only: the instance must be one of them.
+    StringEnum(Vec<String>),
+    /// `minimum` or `maximum` with an integer limit; numbers that are not plain integers are
+    /// left to `fallback` (the same keywords compiled by `jsonschema`).
+    Bound {
+        limit: i64,
+        lower: bool,
+        exclusive: bool,
+        fallback: jsonschema::Validator,
+    },
+    /// `minLength` or `maxLength`, in code points.
+    Length { limit: u64, lower: bool },
+}
+
+#[derive(Debug)]
+struct ObjectRules {
+    /// Declared properties, sorted by name (the order of `serde_json::Map`'s keys).
+    properties: Vec<Property>,
+    /// How many declared properties are required.
+    required_declared: usize,
+    /// Required names that are not declared properties.
+    required_undeclared: Vec<String>,
+    additional: Additional,
+}
+
+#[derive(Debug)]
+struct Property {
+    name: String,
+    schema: Node,
+    required: bool,
+}
+
+#[derive(Debug)]
+enum Additional {
+    Allowed,
+    Forbidden,
+    Schema(Node),
+}
+
+/// A set of JSON Schema type names.
+#[derive(Debug, Clone, Copy, Default)]
+struct TypeSet {
+    null: bool,
+    boolean: bool,
+    object: bool,
+    array: bool,
+    number: bool,
+    integer: bool,
+    string: bool,
+}
+
+impl TypeSet {
+    fn parse(value: &Value) -> Option<Self> {
+        let mut set = TypeSet::default();
+        match value {
+            Value::String(name) => set.add(name)?,
+            Value::Array(names) => {
+                for name in names {
+                    set.add(name.as_str()?)?;
+                }
+            }
+            _ => return None,
+        }
+        Some(set)
+    }
+
+    fn add(&mut self, name: &str) -> Option<()> {
+        let flag = match name {
+            "null" => &mut self.null,
+            "boolean" => &mut self.boolean,
+            "object" => &mut self.object,
+            "array" => &mut self.array,
+            "number" => &mut self.number,
+            "integer" => &mut self.integer,
+            "string" => &mut self.string,
+            _ => return None,
+        };
+        *flag = true;
+        Some(())
+    }
+}
+
+struct Builder<'c, 'a> {
+    compile: &'c Compile<'a>,
+    boolean_schemas: bool,
+}
+
+impl Builder<'_, '_> {
+    fn node(&self, schema: &Value, depth: usize) -> Option<Node> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let object = match schema {
+            Value::Bool(true) if self.boolean_schemas => return Some(Node::Any),
+            Value::Bool(false) if self.boolean_schemas => return Some(Node::Nothing),
+            Value::Object(object) => object,
+            _ => return None,
+        };
+        let mut rest = Map::new();
+        let mut rules = Rules {
+            types: None,
+            integer: None,
+            object: None,
+            items: None,
+            leaves: Vec::new(),
+            rest: None,
+        };
+        let walk_properties = !object.contains_key("patternProperties");
+        for (keyword, value) in object {
+            match keyword.as_str() {
+                "type" => {
+                    let types = TypeSet::parse(value)?;
+                    if types.integer && !types.number {
+                        rules.integer = Some((self.compile)(&integer_schema())?);
+                    }
+                    rules.types = Some(types);
+                }
+                "enum" if string_enum(value).is_some() => {
+                    rules.leaves.push(Leaf::StringEnum(string_enum(value)?));
+                }
+                "minimum" | "maximum" if value.is_i64() => {
+                    let lower = keyword == "minimum";
+                    // Draft 4's boolean `exclusiveMinimum`/`exclusiveMaximum` modify the bound
+                    // (later drafts' numeric ones are separate keywords, left to `rest`).
+                    let modifier = if lower {
+                        "exclusiveMinimum"
+                    } else {
+                        "exclusiveMaximum"
+                    };
+                    let mut bound = Map::new();
+                    bound.insert(keyword.clone(), value.clone());
+                    let mut exclusive = false;
+                    if !self.boolean_schemas {
+                        match object.get(modifier) {
+                            None => {}
+                            Some(Value::Bool(flag)) => {
+                                exclusive = *flag;
+                                bound.insert(modifier.to_owned(), Value::Bool(*flag));
+                            }
+                            Some(_) => return None,
+                        }
+                    }
+                    rules.leaves.push(Leaf::Bound {
+                        limit: value.as_i64()?,
+                        lower,
+                        exclusive,
+                        fallback: (self.compile)(&Value::Object(bound))?,
+                    });
+                }
+                // Taken with their bound above (draft 4 only).
+                "exclusiveMinimum"
+                    if !self.boolean_schemas
+                        && object.get("minimum").is_some_and(Value::is_i64) => {}
+                "exclusiveMaximum"
+                    if !self.boolean_schemas
+                        && object.get("maximum").is_some_and(Value::is_i64) => {}
+                "minLength" | "maxLength" if value.is_u64() => {
+                    rules.leaves.push(Leaf::Length {
+                        limit: value.as_u64()?,
+                        lower: keyword == "minLength",
+                    });
+                }
+                "items" if !value.is_array() => {
+                    rules.items = Some(self.node(value, depth + 1)?);
+                }
+                // Ignored by the full validator too when `items` is one schema.
+                "additionalItems" if object.get("items").is_some_and(|i| !i.is_array()) => {}
+                "properties" | "required" | "additionalProperties" if walk_properties => {}
+                keyword if IGNORED_KEYWORDS.contains(&keyword) => {}
+                _ => {
+                    rest.insert(keyword.clone(), value.clone());
+                }
+            }
+        }
+        if walk_properties {
+            rules.object = self.object_rules(object, depth)?;
+        }
+        if !rest.is_empty() {
+            rules.rest = Some((self.compile)(&Value::Object(rest))?);
+        }
+        let empty = rules.types.is_none()
+            && rules.object.is_none()
+            && rules.items.is_none()
+            && rules.leaves.is_empty()
+            && rules.rest.is_none();
+        Some(if empty {
+            Node::Any
+        } else {
+            Node::Rules(Box::new(rules))
+        })
+    }
+
+    /// `properties`, `required` and `additionalProperties` of a node without
+    /// `patternProperties`; `Ok(None)`-like `Some(None)` when it has none of them.
+    fn object_rules(
+        &self,
+        object: &Map<String, Value>,
+        depth: usize,
+    ) -> Option<Option<ObjectRules>> {
+        let properties = object.get("properties");
+        let required = object.get("required");
+        let additional = object.get("additionalProperties");
+        if properties.is_none() && required.is_none() && additional.is_none() {
+            return Some(None);
+        }
+        let mut required_names: Vec<&str> = match required {
+            None => Vec::new(),
+            Some(Value::Array(names)) => names.iter().map(Value::as_str).collect::<Option<_>>()?,
+            Some(_) => return None,
+        };
+        required_names.sort_unstable();
+        required_names.dedup();
+        let mut declared = Vec::new();
+        match properties {
+            None => {}
+            Some(Value::Object(map)) => {
+                for (name, schema) in map {
+                    declared.push(Property {
+                        name: name.clone(),
+                        schema: self.node(schema, depth + 1)?,
+                        required: required_names.binary_search(&name.as_str()).is_ok(),
+                    });
+                }
+            }
+            Some(_) => return None,
+        }
+        // `serde_json::Map` iterates in key order already; sort anyway so that the walk does not
+        // depend on it.
+        declared.sort_by(|a, b| a.name.cmp(&b.name));
+        let required_declared = declared.iter().filter(|p| p.required).count();
+        let required_undeclared = required_names
+            .iter()
+            .filter(|name| {
+                declared
+                    .binary_search_by(|p| p.name.as_str().cmp(name))
+                    .is_err()
+            })
+            .map(|name| (*name).to_owned())
+            .collect();
+        let additional = match additional {
+            None | Some(Value::Bool(true)) => Additional::Allowed,
+            Some(Value::Bool(false)) => Additional::Forbidden,
+            Some(schema @ Value::Object(_)) => match self.node(schema, depth + 1)? {
+                Node::Any => Additional::Allowed,
+                node => Additional::Schema(node),
+            },
+            Some(_) => return None,
+        };
+        Some(Some(ObjectRules {
+            properties: declared,
+            required_declared,
+            required_undeclared,
+            additional,
+        }))
+    }
+}
+
+/// `a.cmp(b)` (byte order), eight bytes at a time in registers: property names are short, and
+/// a `memcmp` call per step was most of the walk's cost.
+fn compare_keys(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    while let (Some((a_word, a_rest)), Some((b_word, b_rest))) =
+        (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
+    {
+        if a_word != b_word {
+            return u64::from_be_bytes(*a_word).cmp(&u64::from_be_bytes(*b_word));
+        }
+        (a, b) = (a_rest, b_rest);
+    }
+    // At least one side has fewer than 8 bytes left. Zero padding keeps the order: where the
+    // padded words first differ, either both bytes are real, or the shorter side (a prefix of
+    // the other so far) has padding against a non-zero byte; equal words leave the lengths.
+    padded_word(a)
+        .cmp(&padded_word(b))
+        .then(a.len().cmp(&b.len()))
+}
+
+/// The first (up to) eight bytes of `bytes`, big-endian, zero-padded.
+fn padded_word(bytes: &[u8]) -> u64 {
+    let mut word = 0_u64;
+    for shift in 0..8 {
+        let byte = bytes.get(shift).copied().unwrap_or(0);
+        word |= u64::from(byte) << (56 - 8 * shift);
+    }
+    word
+}
+
+/// The items of an `enum` that lists only strings.
+fn string_enum(value: &Value) -> Option<Vec<String>> {
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned))
+            .collect(),
+        _ => None,
+    }
+}
+
+fn integer_schema() -> Value {
+    Value::Object(Map::from_iter([(
+        "type".to_owned(),
+        Value::String("integer".to_owned()),
+    )]))
+}
+
+/// Whether any object in `value` has a `$ref` key; `None` past [`MAX_DEPTH`] levels (deeper
+/// schemas are refused anyway).
+fn contains_ref(value: &Value, depth: usize) -> Option<bool> {
+    if depth > MAX_DEPTH * 2 {
+        return None;
+    }
+    match value {
+        Value::Object(map) => {
+            if map.contains_key("$ref") {
+                return Some(true);
+            }
+            for child in map.values() {
+                if contains_ref(child, depth + 1)? {
+                    return Some(true);
+                }
+            }
+            Some(false)
+        }
+        Value::Array(items) => {
+            for child in items {
+                if contains_ref(child, depth + 1)? {
+                    return Some(true);
+                }
+            }
+            Some(false)
+        }
+        _ => Some(false),
+    }
+}
+
+impl Node {
+    fn admits(&self, instance: &Value) -> bool {
+        match self {
+            Node::Any => true,
+            Node::Nothing => false,
+            Node::Rules(rules) => rules.admit(instance),
+        }
+    }
+}
+
+impl Rules {
+    fn admit(&self, instance: &Value) -> bool {
+        if let Some(types) = self.types {
+            let admitted = match instance {
+                Value::Null => types.null,
+                Value::Bool(_) => types.boolean,
+                Value::String(_) => types.string,
+                Value::Array(_) => types.array,
+                Value::Object(_) => types.object,
+                Value::Number(number) => {
+                    types.number
+                        || (types.integer
+                            && (is_plain_integer(number)
+                                || self
+                                    .integer
+                                    .as_ref()
+                                    .is_some_and(|integer| integer.is_valid(instance))))
+                }
+            };
+            if !admitted {
+                return false;
+            }
+        }
+        let structure = match instance {
+            Value::Object(map) => self.object.as_ref().is_none_or(|rules| rules.admit(map)),
+            Value::Array(items) => self
+                .items
+                .as_ref()
+                .is_none_or(|node| items.iter().all(|item| node.admits(item))),
+            _ => true,
+        };
+        structure
+            && self.leaves.iter().all(|leaf| leaf.admits(instance))
+            && self
+                .rest
+                .as_ref()
+                .is_none_or(|rest| rest.is_valid(instance))
+    }
+}
+
+/// A number written without fraction or exponent: an integer in every draft (the others are
+/// asked of `jsonschema`, whose answer depends on the draft).
+fn is_plain_integer(number: &serde_json::Number) -> bool {
+    !number.as_str().contains(['.', 'e', 'E'])
+}
+
+impl Leaf {
+    fn admits(&self, instance: &Value) -> bool {
+        match self {
+            Leaf::StringEnum(items) => instance
+                .as_str()
+                .is_some_and(|text| items.iter().any(|item| item == text)),
+            Leaf::Bound {
+                limit,
+                lower,
+                exclusive,
+                fallback,
+            } => match instance {
+                Value::Number(number) => {
+                    let ordering = if !is_plain_integer(number) {
+                        None
+                    } else if let Some(value) = number.as_i64() {
+                        Some(value.cmp(limit))
+                    } else if number.as_u64().is_some() {
+                        // Past i64::MAX, so above any limit.
+                        Some(Ordering::Greater)
+                    } else {
+                        None
+                    };
+                    match ordering {
+                        Some(ordering) => {
+                            let beyond = if *lower {
+                                Ordering::Greater
+                            } else {
+                                Ordering::Less
+                            };
+                            ordering == beyond || (!exclusive && ordering == Ordering::Equal)
+                        }
+                        None => fallback.is_valid(instance),
+                    }
+                }
+                _ => true,
+            },
+            Leaf::Length { limit, lower } => match instance {
+                Value::String(text) => {
+                    let length = text.chars().count() as u64;
+                    if *lower {
+                        length >= *limit
+                    } else {
+                        length <= *limit
+                    }
+                }
+                _ => true,
+            },
+        }
+    }
+}
+
+impl ObjectRules {
+    fn admit(&self, map: &Map<String, Value>) -> bool {
+        let mut declared = self.properties.iter().peekable();
+        let mut required_seen = 0;
+        // `serde_json::Map` is a `BTreeMap` here (no `preserve_order`): keys come in order, as
+        // the test `maps_iterate_in_key_order` checks.
+        for (key, value) in map {
+            let key = key.as_str();
+            let mut matched = None;
+            while let Some(property) = declared.peek() {
+                match compare_keys(&property.name, key) {
+                    Ordering::Less => {
+                        declared.next();
+                    }
+                    Ordering::Equal => {
+                        matched = declared.next();
+                        break;
+                    }
+                    Ordering::Greater => break,
+                }
+            }
+            match matched {
+                Some(property) => {
+                    if !property.schema.admits(value) {
+                        return false;
+                    }
+                    required_seen += usize::from(property.required);
+                }
+                None => {
+                    if !self.additional_admits(value) {
+                        return false;
+                    }
+                }
+            }
+        }
+        required_seen == self.required_declared && self.undeclared_required_present(map)
+    }
+
+    fn additional_admits(&self, value: &Value) -> bool {
+        match &self.additional {
+            Additional::Allowed => true,
+            Additional::Forbidden => false,
+            Additional::Schema(node) => node.admits(value),
+        }
+    }
+
+    fn undeclared_required_present(&self, map: &Map<String, Value>) -> bool {
+        self.required_undeclared
+            .iter()
+            .all(|name| map.contains_key(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonschema::Draft;
+    use proptest::prelude::*;
+    use serde_json::json;
+    use std::path::Path;
+
+    fn options(draft: Draft) -> jsonschema::ValidationOptions<'static> {
+        jsonschema::options()
+            .with_draft(draft)
+            .should_validate_formats(draft != Draft::Draft4)
+    }
+
+    /// The full validator and the fast one for `document`, built like the schema types build
+    /// them; `None` when the full validator refuses the document.
+    fn both(
+        document: &Value,
+        draft: Draft,
+    ) -> Option<(jsonschema::Validator, Option<FastValidator>)> {
+        let full = options(draft).build(document).ok()?;
+        let fast = FastValidator::build(document, draft, &|part| options(draft).build(part).ok());
+        Some((full, fast))
+    }
+
+    fn fast(document: &Value, draft: Draft) -> FastValidator {
+        match both(document, draft) {
+            Some((_, Some(fast))) => fast,
+            _ => panic!("no fast validator for {document}"),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn compares_keys_like_str(
+            a in "[ab\\x00é]{0,20}",
+            b in "[ab\\x00é]{0,20}",
+            prefix in "[a-z]{0,9}",
+        ) {
+            let (a, b) = (format!("{prefix}{a}"), format!("{prefix}{b}"));
+            prop_assert_eq!(compare_keys(&a, &b), a.as_str().cmp(b.as_str()));
+            prop_assert_eq!(compare_keys(&a, &a), Ordering::Equal);
+        }
+    }
+
+    #[test]
+    fn maps_iterate_in_key_order() {
+        // The property walk relies on it (serde_json without `preserve_order`).
+        let mut map = Map::new();
+        for key in ["b", "a", "ab", "B", "é", ""] {
+            map.insert(key.to_owned(), Value::Null);
+        }
+        let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["", "B", "a", "ab", "b", "é"]);
+    }
+
+    #[test]
+    fn walks_properties_required_and_additional_properties() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "b": {"type": "integer"},
+                "d": {"type": "string", "enum": ["x", "y"]},
+                "a": {"type": ["string", "null"]}
+            },
+            "required": ["b", "z"],
+            "additionalProperties": false
+        });
+        let fast = fast(&schema, Draft::Draft4);
+        assert!(
+            !fast.is_valid(&json!({"b": 1, "z": 2})),
+            "z is required but not declared"
+        );
+        assert!(
+            !fast.is_valid(&json!(null)) && !fast.is_valid(&json!([])),
+            "type object"
+        );
+        let schema_open = json!({
+            "properties": {"b": {"type": "integer"}, "d": {"enum": ["x"]}},
+            "required": ["b", "z"]
+        });
+        let open = self::fast(&schema_open, Draft::Draft4);
+        assert!(open.is_valid(&json!({"b": 1, "z": 2, "q": []})));
+        assert!(!open.is_valid(&json!({"b": 1})), "z is required");
+        assert!(!open.is_valid(&json!({"z": 1})), "b is required");
+        assert!(
+            !open.is_valid(&json!({"b": 1.5, "z": 1})),
+            "b is not an integer"
+        );
+        assert!(!open.is_valid(&json!({"b": 1, "z": 1, "d": "y"})), "enum");
+        assert!(open.is_valid(&json!("not an object")));
+        let closed = self::fast(
+            &json!({"properties": {"a": {}, "c": {"type": "boolean"}}, "additionalProperties": false}),
+            Draft::Draft4,
+        );
+        assert!(closed.is_valid(&json!({"a": [1], "c": true})));
+        assert!(!closed.is_valid(&json!({"a": 1, "b": 1})));
+        assert!(!closed.is_valid(&json!({"c": 1})));
+        assert!(closed.is_valid(&json!({})));
+    }
+
+    #[test]
+    fn integers_are_the_drafts_integers() {
+        let draft4 = fast(&json!({"type": "integer"}), Draft::Draft4);
+        let draft7 = fast(&json!({"type": "integer"}), Draft::Draft7);
+        let one_point_zero: Value = serde_json::from_str("1.0").unwrap_or_default();
+        assert!(draft4.is_valid(&json!(1)));
+        assert!(
+            !draft4.is_valid(&one_point_zero),
+            "draft 4: 1.0 is not an integer"
+        );
+        assert!(
+            draft7.is_valid(&one_point_zero),
+            "draft 7: 1.0 is an integer"
+        );
+        assert!(!draft7.is_valid(&json!(1.5)));
+        assert!(!draft7.is_valid(&json!("1")));
+    }
+
+    #[test]
+    fn refs_unknown_drafts_and_bad_shapes_get_no_fast_validator() {
+        let compile = |part: &Value| options(Draft::Draft7).build(part).ok();
+        let with_ref =
+            json!({"properties": {"a": {"$ref": "#/definitions/x"}}, "definitions": {"x": {}}});
+        assert!(FastValidator::build(&with_ref, Draft::Draft7, &compile).is_none());
+        assert!(FastValidator::build(&json!({}), Draft::Draft201909, &compile).is_none());
+        let draft4 = |part: &Value| options(Draft::Draft4).build(part).ok();
+        assert!(FastValidator::build(&json!({"items": true}), Draft::Draft4, &draft4).is_none());
+        assert!(FastValidator::build(&json!({"items": true}), Draft::Draft7, &compile).is_some());
+        let mut deep = json!({"type": "string"});
+        for _ in 0..=MAX_DEPTH {
+            deep = json!({"properties": {"a": deep}});
+        }
+        assert!(FastValidator::build(&deep, Draft::Draft7, &compile).is_none());
+    }
+
+    fn read_schema(path: &Path) -> Value {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if path.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str(&text).unwrap_or(Value::Null)
+        } else {
+            serde_saphyr::from_str(&text).unwrap_or(Value::Null)
+        }
+    }
+
+    fn files_under(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files_under(&path, found);
+            } else if path.extension().is_some_and(|e| e == "json" || e == "yaml") {
+                found.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn every_shipped_schema_gets_a_fast_validator() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let mut legacy = Vec::new();
+        files_under(&root.join("schemas"), &mut legacy);
+        assert!(legacy.len() >= 5, "{legacy:?}");
+        for path in legacy {
+            let event_schema = read_schema(&path);
+            let document = match crate::schema::validator::encapsulated_draft4(&event_schema) {
+                Ok(document) => document,
+                Err(error) => panic!("{}: {error}", path.display()),
+            };
+            fast(&document, Draft::Draft4);
+        }
+        let mut platform = Vec::new();
+        files_under(&root.join("event-schemas"), &mut platform);
+        assert!(platform.len() >= 5, "{platform:?}");
+        for path in platform {
+            fast(&read_schema(&path), Draft::Draft7);
+        }
+    }
+
+    // ------------------------------------------------------------- agreement with jsonschema
+
+    const NAMES: [&str; 4] = ["a", "b", "c", "d"];
+
+    fn type_name() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "null", "boolean", "object", "array", "number", "integer", "string",
+        ])
+    }
+
+    fn number() -> impl Strategy<Value = Value> {
+        prop::sample::select(vec![
+            "0",
+            "1",
+            "-1",
+            "1.0",
+            "2.5",
+            "-0",
+            "1e2",
+            "1E400",
+            "1e19",
+            "2",
+            "18446744073709551616",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "0.1",
+        ])
+        .prop_map(|text| serde_json::from_str(text).unwrap_or(Value::Null))
+    }
+
+    fn leaf_keywords() -> impl Strategy<Value = Vec<(&'static str, Value)>> {
+        prop::collection::vec(
+            prop_oneof![
+                type_name().prop_map(|t| ("type", json!(t))),
+                prop::collection::vec(type_name(), 1..3).prop_map(|t| ("type", json!(t))),
+                Just(("enum", json!(["x", 1, null, 2.5]))),
+                Just(("enum", json!(["x", "abc", "é"]))),
+                number().prop_map(|n| ("minimum", n)),
+                number().prop_map(|n| ("maximum", n)),
+                (0_u64..3).prop_map(|n| ("minLength", json!(n))),
+                (0_u64..3).prop_map(|n| ("maxLength", json!(n))),
+                Just(("pattern", json!("^[a-c]+$"))),
+                Just(("format", json!("date-time"))),
+                Just(("description", json!("annotation"))),
+                Just(("uniqueItems", json!(true))),
+                Just(("minProperties", json!(1))),
+            ],
+            0..3,
+        )
+    }
+
+    /// Schema nodes in the style of converted EventLogging schemas, plus the keywords that
+    /// interact with the natively checked ones.
+    fn schema(boolean_schemas: bool) -> impl Strategy<Value = Value> {
+        let leaf = leaf_keywords().prop_map(|keywords| {
+            Value::Object(
+                keywords
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
+            )
+        });
+        let leaf = if boolean_schemas {
+            prop_oneof![4 => leaf, 1 => any::<bool>().prop_map(Value::Bool)].boxed()
+        } else {
+            leaf.boxed()
+        };
+        leaf.prop_recursive(3, 24, 4, move |inner| {
+            (
+                leaf_keywords(),
+                prop::collection::btree_map(
+                    prop::sample::select(NAMES.to_vec()),
+                    inner.clone(),
+                    0..4,
+                ),
+                prop::collection::btree_set(prop::sample::select(NAMES.to_vec()), 0..3),
+                prop_oneof![
+                    Just(None),
+                    any::<bool>().prop_map(|b| Some(Value::Bool(b))),
+                    inner.clone().prop_map(Some)
+                ],
+                prop::option::of(inner.clone()),
+                prop::option::of(inner.clone()),
+                prop::option::of(prop::collection::vec(inner, 1..3)),
+                prop::option::of(prop_oneof![any::<bool>().prop_map(Value::Bool), number()]),
+            )
+                .prop_map(
+                    |(
+                        keywords,
+                        properties,
+                        required,
+                        additional,
+                        pattern,
+                        items,
+                        any_of,
+                        exclusive,
+                    )| {
+                        let mut node: Map<String, Value> = keywords
+                            .into_iter()
+                            .map(|(k, v)| (k.to_owned(), v))
+                            .collect();
+                        // Draft 4's boolean modifiers (draft 7 refuses them, and gets numbers).
+                        if let Some(exclusive) = exclusive {
+                            for (bound, modifier) in [
+                                ("minimum", "exclusiveMinimum"),
+                                ("maximum", "exclusiveMaximum"),
+                            ] {
+                                if node.contains_key(bound) {
+                                    node.insert(modifier.to_owned(), exclusive.clone());
+                                }
+                            }
+                        }
+                        if !properties.is_empty() {
+                            let properties = properties
+                                .into_iter()
+                                .map(|(name, schema)| (name.to_owned(), schema))
+                                .collect();
+                            node.insert("properties".to_owned(), Value::Object(properties));
+                        }
+                        if !required.is_empty() {
+                            node.insert("required".to_owned(), json!(required));
+                        }
+                        if let Some(additional) = additional {
+                            node.insert("additionalProperties".to_owned(), additional);
+                        }
+                        if let Some(pattern) = pattern {
+                            node.insert("patternProperties".to_owned(), json!({"^c": pattern}));
+                        }
+                        if let Some(items) = items {
+                            node.insert("items".to_owned(), items);
+                        }
+                        if let Some(any_of) = any_of {
+                            node.insert("anyOf".to_owned(), Value::Array(any_of));
+                        }
+                        Value::Object(node)
+                    },
+                )
+        })
+    }
+
+    fn instance() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            number(),
+            prop::sample::select(vec!["", "x", "abc", "abcd", "2020-01-01T00:00:00Z", "nope"])
+                .prop_map(|s| Value::String(s.to_owned())),
+        ];
+        leaf.prop_recursive(3, 32, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop::sample::select(vec!["a", "b", "c", "d", "e", "ca"]),
+                    inner,
+                    0..6
+                )
+                .prop_map(|map| Value::Object(
+                    map.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+                )),
+            ]
+        })
+    }
+
+    fn agrees(document: &Value, draft: Draft, instances: &[Value]) -> Result<(), TestCaseError> {
+        let Some((full, fast)) = both(document, draft) else {
+            return Ok(());
+        };
+        let Some(fast) = fast else {
+            return Err(TestCaseError::fail(format!(
+                "no fast validator for {document}"
+            )));
+        };
+        for instance in instances {
+            prop_assert_eq!(
+                fast.is_valid(instance),
+                full.is_valid(instance),
+                "schema {} instance {}",
+                document,
+                instance
+            );
+        }
+        Ok(())
+    }
+
+    /// Most generated schemas must compile, or the agreement tests would test little.
+    #[test]
+    fn generated_schemas_mostly_compile() {
+        use proptest::strategy::ValueTree;
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        for (draft, boolean_schemas) in [(Draft::Draft4, false), (Draft::Draft7, true)] {
+            let strategy = schema(boolean_schemas);
+            let mut compiled = 0;
+            for _ in 0..200 {
+                let Ok(tree) = strategy.new_tree(&mut runner) else {
+                    continue;
+                };
+                compiled += usize::from(both(&tree.current(), draft).is_some());
+            }
+            assert!(compiled >= 150, "{draft:?}: {compiled} of 200 compiled");
+        }
+    }
+
+    fn leaf_instance() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            number(),
+            prop::sample::select(vec!["", "x", "é", "ab", "abc", "abcd", "éé"])
+                .prop_map(|s| Value::String(s.to_owned())),
+        ]
+    }
+
+    /// One node of leaf keywords, with draft 4's boolean or later drafts' numeric exclusive
+    /// bounds.
+    fn leaf_schema() -> impl Strategy<Value = Value> {
+        (
+            leaf_keywords(),
+            prop::option::of(any::<bool>()),
+            prop::option::of(number()),
+        )
+            .prop_map(|(keywords, flag, limit)| {
+                let mut node: Map<String, Value> = keywords
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect();
+                for (bound, modifier) in [
+                    ("minimum", "exclusiveMinimum"),
+                    ("maximum", "exclusiveMaximum"),
+                ] {
+                    match (node.contains_key(bound), flag, &limit) {
+                        (true, Some(flag), _) => {
+                            node.insert(modifier.to_owned(), Value::Bool(flag));
+                        }
+                        (false, _, Some(limit)) => {
+                            node.insert(modifier.to_owned(), limit.clone());
+                        }
+                        _ => {}
+                    }
+                }
+                Value::Object(node)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn agrees_on_leaf_keywords(
+            document in leaf_schema(),
+            instances in prop::collection::vec(leaf_instance(), 24),
+        ) {
+            agrees(&document, Draft::Draft4, &instances)?;
+            agrees(&document, Draft::Draft7, &instances)?;
+        }
+
+        #[test]
+        fn agrees_with_jsonschema_draft4(
+            document in schema(false),
+            instances in prop::collection::vec(instance(), 8),
+        ) {
+            agrees(&document, Draft::Draft4, &instances)?;
+        }
+
+        #[test]
+        fn agrees_with_jsonschema_draft7(
+            document in schema(true),
+            instances in prop::collection::vec(instance(), 8),
+        ) {
+            agrees(&document, Draft::Draft7, &instances)?;
+        }
+    }
+}
