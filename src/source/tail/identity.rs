@@ -80,6 +80,18 @@ impl FileProbe {
         })
     }
 
+    /// A probe of a file already open (found at `path`), with its current metadata.
+    pub fn of_open(path: PathBuf, file: File) -> std::io::Result<FileProbe> {
+        let meta = file.metadata()?;
+        Ok(FileProbe {
+            path,
+            id: FileId::of(&meta),
+            len: meta.len(),
+            file,
+            heads: HashMap::new(),
+        })
+    }
+
     /// The checksum of the first `len` bytes, `None` if the file is shorter.
     pub fn head(&mut self, len: u64) -> Option<Fingerprint> {
         if len > self.len {

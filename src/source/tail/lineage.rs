@@ -64,6 +64,9 @@ pub struct Lineage {
     pub stream: Option<Stream>,
     /// What is happening to it.
     pub phase: Phase,
+    /// Found empty and nothing read yet: it is identified again once it has bytes, before any
+    /// is read (see `Tailer::confirm_grown`).
+    pub unconfirmed: bool,
 }
 
 impl Lineage {
@@ -84,6 +87,7 @@ impl Lineage {
             rotated_at: None,
             stream: None,
             phase: Phase::Dormant,
+            unconfirmed: false,
         }
     }
 

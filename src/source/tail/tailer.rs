@@ -92,7 +92,7 @@ pub struct Tailer {
     lines_read: u64,
     counters: TailCounters,
     unreadable: HashSet<PathBuf>,
-    skipped_copies: HashSet<FileId>,
+    skipped_copies: HashMap<FileId, u64>,
 }
 
 impl Tailer {
@@ -134,7 +134,7 @@ impl Tailer {
             lines_read: 0,
             counters: TailCounters::default(),
             unreadable: HashSet::new(),
-            skipped_copies: HashSet::new(),
+            skipped_copies: HashMap::new(),
         })
     }
 
@@ -198,6 +198,7 @@ impl Tailer {
         if truncated || scan_due || early_scan {
             self.rescan(ctx);
         }
+        self.confirm_grown(ctx);
         let report = self.read_all(ctx)?;
         if !ctx.stopping() {
             self.finish_rotated(ctx)?;
@@ -385,6 +386,8 @@ impl Tailer {
             rotated_at: None,
             stream: Some(stream),
             phase: Phase::Reading(Reader::new(file, 0, recent, ctx.settings.max_line_bytes)),
+            // The new content of the same file: not a copy of anything.
+            unconfirmed: false,
         });
     }
 
@@ -426,7 +429,7 @@ impl Tailer {
         }
         let start_at_end =
             !self.scanned_once && self.settings.read_from == ReadFrom::End && !self.store.existed();
-        self.skipped_copies.retain(|id| by_id.contains_key(id));
+        self.skipped_copies.retain(|id, _| by_id.contains_key(id));
         for f in found {
             if reading.contains(&f.id) {
                 continue;
@@ -454,11 +457,104 @@ impl Tailer {
             // Replaced between the scan and the open: the next scan sees the new file.
             return;
         }
+        let identified = identify(
+            &mut probe,
+            &self.lineages,
+            self.settings.fingerprint_bytes as u64,
+        );
+        if identified == Identified::New
+            && self
+                .skipped_copies
+                .get(&probe.id)
+                .is_some_and(|&len| probe.len >= len)
+        {
+            // Recognised as a copy while its original was there, and nothing says otherwise
+            // now. After a copytruncate, lines appended between the copy and the truncation
+            // leave the copy shorter than what was read, so it no longer continues the
+            // truncated content; it holds nothing unread all the same.
+            return;
+        }
+        self.place(ctx, probe, identified, start_at_end, now);
+    }
+
+    /// Files found empty (see [`Lineage::unconfirmed`]) are identified again once they have
+    /// bytes, before any is read. `cp` and logrotate's copytruncate create the copy empty and
+    /// fill it afterwards: a copy found in that instant would otherwise be taken for a new file
+    /// and read again from the start. Still empty: left for the next pass. A new file after all:
+    /// read from now on. A copy, or a known content: handed over like a file just found.
+    fn confirm_grown(&mut self, ctx: &SourceContext) {
+        let window_bytes = self.settings.fingerprint_bytes as u64;
+        let now = unix_now();
+        let mut index = 0;
+        while let Some(lineage) = self.lineages.get_mut(index) {
+            let probe = match &lineage.phase {
+                Phase::Reading(reader) if lineage.unconfirmed => reader
+                    .file
+                    .as_ref()
+                    .and_then(|file| file.try_clone().ok())
+                    .and_then(|file| FileProbe::of_open(lineage.path.clone(), file).ok()),
+                _ => {
+                    lineage.unconfirmed = false;
+                    None
+                }
+            };
+            let Some(mut probe) = probe else {
+                index += 1;
+                continue;
+            };
+            if probe.len == 0 {
+                // Nothing to read: at its end (so that it can be finished once rotated away).
+                if let Some(Lineage {
+                    phase: Phase::Reading(reader),
+                    ..
+                }) = self.lineages.get_mut(index)
+                {
+                    reader.at_eof = true;
+                }
+                index += 1;
+                continue;
+            }
+            // The lineage itself (the same file, being read) matches no rule.
+            let identified = identify(&mut probe, &self.lineages, window_bytes);
+            if identified == Identified::New {
+                if let Some(lineage) = self.lineages.get_mut(index) {
+                    lineage.unconfirmed = false;
+                }
+                index += 1;
+                continue;
+            }
+            let removed = self.lineages.remove(index);
+            if let Some(stream) = removed.stream {
+                ctx.tracker.forget_stream(stream.id);
+            }
+            self.counters.files_added = self.counters.files_added.saturating_sub(1);
+            let shift = |other: usize| if other > index { other - 1 } else { other };
+            let identified = match identified {
+                Identified::CopyOf(other) => Identified::CopyOf(shift(other)),
+                Identified::ContinuesDetached(other) => Identified::ContinuesDetached(shift(other)),
+                Identified::Continues(other) => Identified::Continues(shift(other)),
+                Identified::New => Identified::New,
+            };
+            tracing::info!(path = %probe.path.display(), "file found empty turns out to hold a known content");
+            self.place(ctx, probe, identified, false, now);
+        }
+    }
+
+    /// Acts on what a found file was identified as: skips a copy, resumes a known content in
+    /// it, or follows it as a new file.
+    fn place(
+        &mut self,
+        ctx: &SourceContext,
+        mut probe: FileProbe,
+        identified: Identified,
+        start_at_end: bool,
+        now: u64,
+    ) {
         let window_bytes = self.settings.fingerprint_bytes as u64;
         let max_line = ctx.settings.max_line_bytes;
-        match identify(&mut probe, &self.lineages, window_bytes) {
+        match identified {
             Identified::CopyOf(index) => {
-                if self.skipped_copies.insert(probe.id) {
+                if self.skipped_copies.insert(probe.id, probe.len).is_none() {
                     self.counters.copies_skipped += 1;
                     let original = self.lineages.get(index).map(|l| l.path.clone());
                     tracing::info!(path = %probe.path.display(), original = ?original, "file is a copy of a file being read; not reading it");
@@ -530,6 +626,7 @@ impl Tailer {
                     rotated_at: None,
                     stream: Some(stream),
                     phase: Phase::Reading(reader),
+                    unconfirmed: probe.len == 0,
                 });
                 self.counters.files_added += 1;
             }
@@ -576,6 +673,9 @@ impl Tailer {
             let Some(lineage) = self.lineages.get_mut(index) else {
                 continue;
             };
+            if lineage.unconfirmed {
+                continue;
+            }
             let (Phase::Reading(reader), Some(stream)) =
                 (&mut lineage.phase, lineage.stream.as_mut())
             else {
@@ -606,6 +706,10 @@ impl Tailer {
             };
             let quiet_since = reader.last_growth.max(rotated_at);
             if !reader.at_eof || quiet_since.elapsed() < wait {
+                continue;
+            }
+            if lineage.unconfirmed && reader.last_stat.is_some_and(|(len, _)| len > 0) {
+                // Found empty and has bytes now: identified (and read) first.
                 continue;
             }
             let partial = reader.has_partial();

@@ -237,7 +237,6 @@ fn a_copy_of_a_file_being_read_is_not_read() {
 
 /// copytruncate: the copy is created, filled, then the original is truncated. A scan that sees
 /// the copy half written must not take it for a new file (that would read the whole copy again).
-/// (A copy seen while still empty is still taken for a new file: see the README's limits.)
 #[test]
 fn a_copy_seen_half_written_is_not_read_again() {
     let mut h = Harness::new(16);
@@ -256,6 +255,47 @@ fn a_copy_seen_half_written_is_not_read_again() {
         .unwrap();
     append(&log, "after-1\n");
     assert_eq!(h.read(), strings(&["after-1"]));
+}
+
+/// The same with the copy seen while still empty: it is followed, but identified again once it
+/// has bytes, before any is read: first as a copy of the file being read, then (after the
+/// truncation) as the continuation of the truncated content.
+#[test]
+fn a_copy_seen_empty_is_not_read_again() {
+    let mut h = Harness::new(16);
+    let log = h.path("a.log");
+    append(&log, "original-1\noriginal-2\noriginal-3\n");
+    assert_eq!(h.read().len(), 3);
+    let copy = h.path("a.1.log");
+    fs::write(&copy, "").unwrap();
+    assert!(h.read().is_empty());
+    assert_eq!(h.tailer().open_files(), 2, "the empty copy is followed");
+    let content = fs::read(&log).unwrap();
+    fs::write(&copy, &content).unwrap();
+    append(&log, "original-4\n");
+    assert_eq!(h.read(), strings(&["original-4"]));
+    assert_eq!(h.tailer().counters().copies_skipped, 1);
+    // logrotate then truncates; the copy lacks original-4, which was read already.
+    OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&log)
+        .unwrap();
+    append(&log, "after-1\n");
+    assert_eq!(h.read(), strings(&["after-1"]));
+}
+
+/// A file found empty that gets lines and is deleted before the next scan is still read (it is
+/// followed while empty, through its open descriptor).
+#[test]
+fn an_empty_file_written_then_deleted_is_read() {
+    let mut h = Harness::new(8);
+    let log = h.path("a.log");
+    fs::write(&log, "").unwrap();
+    assert!(h.read().is_empty());
+    append(&log, "only-1\nonly-2\n");
+    fs::remove_file(&log).unwrap();
+    assert_eq!(h.read(), strings(&["only-1", "only-2"]));
 }
 
 #[test]
