@@ -4,31 +4,15 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
 
 use serde_json::Value;
 
-fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_beacon-processor"))
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run_ok(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("binary starts");
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+mod common;
+use common::daemon::Daemon;
+use common::{append_numbered, binary, generate, poll, repo, run_ok};
 
 /// Every output record in a directory sink's files: (topic, event).
 fn read_outputs(dir: &Path) -> Vec<(String, Value)> {
@@ -57,23 +41,11 @@ fn summary_number(summary: &str, label: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {label:?} in summary:\n{summary}"))
 }
 
-fn generate(lines: u64, seed: u64, path: &Path) {
-    run_ok(binary().current_dir(repo()).args([
-        "generate",
-        "-n",
-        &lines.to_string(),
-        "--seed",
-        &seed.to_string(),
-        "-o",
-        path.to_str().unwrap(),
-    ]));
-}
-
 #[test]
 fn process_counts_add_up_and_every_line_is_one_record() {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("in.log");
-    generate(5_000, 11, &input);
+    generate(binary(), 5_000, 11, &input, &[]);
     // Add lines that cannot parse at all, an empty line and invalid UTF-8.
     let mut f = OpenOptions::new().append(true).open(&input).unwrap();
     f.write_all(
@@ -163,74 +135,13 @@ fn process_reads_stdin_and_writes_stdout() {
     assert_eq!(events[0]["seqId"], 7);
 }
 
-struct Daemon {
-    child: Child,
-}
-
-impl Daemon {
-    fn start(config: &Path) -> Daemon {
-        let child = binary()
-            .args(["run", "--config", config.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        Daemon { child }
-    }
-
-    fn terminate(mut self) -> Output {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if self.child.try_wait().unwrap().is_some() {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "daemon did not stop after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let child = std::mem::replace(&mut self.child, Command::new("true").spawn().unwrap());
-        child.wait_with_output().unwrap()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn wait_for_records(dir: &Path, expected: usize) -> Vec<(String, Value)> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let records = read_outputs(dir);
-        if records.len() >= expected || Instant::now() > deadline {
-            return records;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn append_lines(path: &Path, lines: &[String]) {
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    for l in lines {
-        writeln!(f, "{l}").unwrap();
-    }
-}
-
-fn numbered_lines(range: std::ops::Range<u64>) -> Vec<String> {
-    range
-        .map(|seq| format!("?%7B%22event%22%3A%7B%22articleId%22%3A{seq}%7D%2C%22revision%22%3A13%2C%22schema%22%3A%22Generic%22%2C%22wiki%22%3A%22testwiki%22%7D;\tcp1.example\t{seq}\t2020-01-01T00:00:00\t192.0.2.1\t\"curl/7.64.0\""))
-        .collect()
+    poll(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || read_outputs(dir),
+        |records| records.len() >= expected,
+    )
 }
 
 fn seq_ids(records: &[(String, Value)]) -> Vec<u64> {
@@ -253,43 +164,39 @@ fn run_follows_growth_rotation_and_truncation_then_drains_on_sigterm() {
         &config,
         format!(
             "input:\n  type: files\n  include: [\"logs/*.log\"]\n  poll_interval_ms: 20\n  rescan_interval_ms: 50\noutput:\n  type: directory\n  path: out\nschemas:\n  legacy_dirs: [\"{}\"]\npipeline:\n  workers: 2\n  batch_lines: 16\n",
-            repo().join("config/schemas").display()
+            common::legacy_schemas().display()
         ),
     )
     .unwrap();
     let log = logs.join("beacon.log");
-    append_lines(&log, &numbered_lines(0..100));
-    let daemon = Daemon::start(&config);
+    append_numbered(&log, 0..100);
+    let daemon = Daemon::start(&config, tmp.path().join("daemon.log"));
     assert_eq!(wait_for_records(&out, 100).len(), 100);
 
     // Growth.
-    append_lines(&log, &numbered_lines(100..200));
+    append_numbered(&log, 100..200);
     assert_eq!(wait_for_records(&out, 200).len(), 200);
 
     // Create-style rotation: rename, keep writing the old file briefly, then a new file.
     fs::rename(&log, logs.join("beacon.log.1")).unwrap();
-    append_lines(&logs.join("beacon.log.1"), &numbered_lines(200..250));
-    append_lines(&log, &numbered_lines(250..300));
+    append_numbered(&logs.join("beacon.log.1"), 200..250);
+    append_numbered(&log, 250..300);
     assert_eq!(wait_for_records(&out, 300).len(), 300);
 
     // Plain truncation: the file is emptied and rewritten.
     fs::write(&log, "").unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    append_lines(&log, &numbered_lines(300..320));
+    append_numbered(&log, 300..320);
     assert_eq!(wait_for_records(&out, 320).len(), 320);
 
-    let output = daemon.terminate();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = daemon.terminate(Duration::from_secs(20));
+    assert!(output.status.success(), "{}", output.log);
     let records = read_outputs(&out);
     // Rotated files stay matched by the glob only if named *.log; beacon.log.1 is not, but it was
     // followed by identity until its end.
     assert_eq!(seq_ids(&records), (0..320).collect::<Vec<u64>>());
     assert!(records.iter().all(|(t, _)| t == "eventlogging_Generic"));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = &output.log;
     assert!(stderr.contains("stopped after draining"), "{stderr}");
 }
 

@@ -3,7 +3,6 @@
 //! mismatch, defaults filled, legacy conversion), on the sample repository
 //! `config/event-schemas` and stream configuration `config/stream-config.yaml`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -11,17 +10,18 @@ use serde_json::{json, Value};
 use beacon_processor::app;
 use beacon_processor::config::{ConvertSelection, LoadedConfig};
 use beacon_processor::generate::encode_uri_component;
-use beacon_processor::processor::{Clock, Processor};
+use beacon_processor::processor::Processor;
 use beacon_processor::record::Outcome;
+
+mod common;
 
 const UA: &str = "\"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/79.0.3945.88 Safari/537.36\"";
 
 fn config() -> LoadedConfig {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config");
     let mut loaded = LoadedConfig::defaults();
-    loaded.file.schemas.legacy_dirs = vec![root.join("schemas").display().to_string()];
-    loaded.file.schemas.event_repositories = vec![root.join("event-schemas").display().to_string()];
-    loaded.file.streams.config = Some(root.join("stream-config.yaml").display().to_string());
+    loaded.file.schemas.legacy_dirs = vec![common::legacy_schemas().display().to_string()];
+    loaded.file.schemas.event_repositories = vec![common::event_schemas().display().to_string()];
+    loaded.file.streams.config = Some(common::stream_config().display().to_string());
     loaded
 }
 
@@ -39,17 +39,9 @@ fn line_for(event: &Value) -> String {
     )
 }
 
+/// Processes one line at a fixed time; returns the outcome, the topic and the output event.
 fn run(p: &Processor, line: &str) -> (Outcome, String, Value) {
-    let mut worker = p.worker();
-    let record = worker.process_line(
-        line.as_bytes(),
-        None,
-        Clock {
-            unix_micros: 1_700_000_000_123_000,
-        },
-    );
-    let value: Value = serde_json::from_slice(&record.payload).expect("payload is JSON");
-    (record.outcome, record.topic, value)
+    common::process_line(p, line, 1_700_000_000_123_000)
 }
 
 fn assert_error(

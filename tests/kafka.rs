@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use beacon_processor::kafka::mock_broker::MockBroker;
@@ -20,7 +20,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_beacon-processor");
+mod common;
+use common::daemon::Daemon;
+use common::{repo, run_ok, wait_until, BIN};
+
 const RAW: &str = "eventlogging-client-side";
 
 /// The raw topic with `partitions` partitions, and the output topics with enough partitions
@@ -40,21 +43,6 @@ fn topics(partitions: i32) -> Vec<(String, i32)> {
     topics
 }
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run_ok(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("start the binary");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 /// Realistic lines (legacy capsules, about 5 % invalid or malformed).
 fn generate(lines: u64, seed: u64) -> Vec<String> {
     let out = run_ok(Command::new(BIN).args([
@@ -64,7 +52,7 @@ fn generate(lines: u64, seed: u64) -> Vec<String> {
         "--seed",
         &seed.to_string(),
         "--schemas",
-        &repo().join("config/schemas").display().to_string(),
+        &common::legacy_schemas().display().to_string(),
     ]));
     String::from_utf8(out.stdout)
         .unwrap()
@@ -221,17 +209,13 @@ fn committed_and_end(brokers: &str, group: &str) -> (i64, i64) {
     (committed, end)
 }
 
-fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
+/// How often [`wait_until`] asks the cluster again.
+const POLL: Duration = Duration::from_millis(200);
+/// How long a processor may take to drain and stop after SIGTERM.
+const STOP: Duration = Duration::from_secs(60);
 
 /// A processor configuration: Kafka in (from `input`) and out (to `output`).
 fn write_config(dir: &Path, name: &str, input: &str, output: &str, extra_output: &str) -> PathBuf {
-    let repo = repo();
     let path = dir.join(format!("{name}.yaml"));
     let mut file = fs::File::create(&path).unwrap();
     write!(
@@ -254,83 +238,16 @@ output:
   linger_ms: 5
   message_key: uuid
 {extra_output}
-schemas:
-  legacy_dirs: ["{schemas}"]
-  event_repositories: ["{event_schemas}"]
-streams:
-  config: "{streams}"
-pipeline:
+{schemas}pipeline:
   workers: 2
   batch_lines: 256
 logging:
   level: info
 "#,
-        schemas = repo.join("config/schemas").display(),
-        event_schemas = repo.join("config/event-schemas").display(),
-        streams = repo.join("config/stream-config.yaml").display(),
+        schemas = common::repo_schemas_yaml(),
     )
     .unwrap();
     path
-}
-
-/// A `run` daemon with its log in a file.
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(config: &Path, log: PathBuf) -> Daemon {
-        let child = Command::new(BIN)
-            .args(["run", "--config", &config.display().to_string()])
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        Daemon { child, log }
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn signal(&self, signal: &str) {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .unwrap()
-            .success());
-    }
-
-    /// SIGTERM, then the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
-        self.signal("-TERM");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no exit after SIGTERM:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn kill9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// How many times each expected id was delivered; panics if any is missing.
@@ -409,9 +326,10 @@ fn two_instances_share_partitions_and_a_rebalance_loses_nothing() {
     let chunks: Vec<&[String]> = lines.chunks(1000).collect();
     let first = Daemon::start(&config, dir.path().join("first.log"));
     produce(&brokers, RAW, chunks[0]);
-    wait_for(
+    wait_until(
         "the first instance to commit",
         Duration::from_secs(60),
+        POLL,
         || committed_and_end(&brokers, "processors").0 > 0,
     );
     let second = Daemon::start(&config, dir.path().join("second.log"));
@@ -419,9 +337,10 @@ fn two_instances_share_partitions_and_a_rebalance_loses_nothing() {
         produce(&brokers, RAW, chunk);
         std::thread::sleep(Duration::from_millis(300));
     }
-    wait_for(
+    wait_until(
         "the second instance to get partitions",
         Duration::from_secs(60),
+        POLL,
         || second.log().contains("partitions assigned"),
     );
     for chunk in &chunks[6..9] {
@@ -429,23 +348,24 @@ fn two_instances_share_partitions_and_a_rebalance_loses_nothing() {
         std::thread::sleep(Duration::from_millis(300));
     }
     // The first instance leaves mid-stream: a second rebalance hands its partitions over.
-    let first_log_path = first.log.clone();
-    assert!(first.terminate().success());
+    let first = first.terminate(STOP);
+    assert!(first.status.success());
     for chunk in &chunks[9..] {
         produce(&brokers, RAW, chunk);
     }
-    wait_for(
+    wait_until(
         "every offset to be committed",
         Duration::from_secs(90),
+        POLL,
         || {
             let (committed, end) = committed_and_end(&brokers, "processors");
             committed == end
         },
     );
     let second_log = second.log();
-    assert!(second.terminate().success(), "{second_log}");
+    assert!(second.terminate(STOP).status.success(), "{second_log}");
 
-    let first_log = fs::read_to_string(first_log_path).unwrap();
+    let first_log = first.log;
     assert!(first_log.contains("partitions revoked"), "{first_log}");
     assert!(
         second_log.matches("partitions assigned").count() >= 2,
@@ -483,9 +403,10 @@ fn an_output_outage_keeps_offsets_until_delivery_resumes() {
     );
     produce(&input.bootstrap_servers(), RAW, &lines);
     let daemon = Daemon::start(&config, dir.path().join("outage.log"));
-    wait_for(
+    wait_until(
         "the processor to get its partitions",
         Duration::from_secs(60),
+        POLL,
         || daemon.log().contains("partitions assigned"),
     );
     // The processor reads and processes, but cannot deliver: it must not commit anything.
@@ -494,15 +415,16 @@ fn an_output_outage_keeps_offsets_until_delivery_resumes() {
     assert_eq!((committed, end), (0, 2000), "{}", daemon.log());
 
     output.set_available(true).unwrap();
-    wait_for(
+    wait_until(
         "offsets to be committed after recovery",
         Duration::from_secs(120),
+        POLL,
         || {
             let (committed, end) = committed_and_end(&input.bootstrap_servers(), "processors");
             committed == end
         },
     );
-    assert!(daemon.terminate().success());
+    assert!(daemon.terminate(STOP).status.success());
     let outputs = consume_outputs(&output.bootstrap_servers());
     let duplicates = coverage(&expected_ids, &outputs);
     eprintln!("outage: {} outputs, {duplicates} duplicates", outputs.len());
@@ -529,12 +451,13 @@ fn kill_9_mid_stream_then_restart_loses_nothing() {
             }
         })
     };
-    wait_for(
+    wait_until(
         "some offsets to be committed",
         Duration::from_secs(60),
+        POLL,
         || committed_and_end(&brokers, "processors").0 > 0,
     );
-    first.kill9();
+    first.kill_9();
     let (committed_at_kill, produced_at_kill) = committed_and_end(&brokers, "processors");
     assert!(
         committed_at_kill < 10_000,
@@ -544,15 +467,16 @@ fn kill_9_mid_stream_then_restart_loses_nothing() {
     let end = committed_and_end(&brokers, "processors").1;
     assert_eq!(end, 10_000);
     let second = Daemon::start(&config, dir.path().join("k2.log"));
-    wait_for(
+    wait_until(
         "every offset to be committed",
         Duration::from_secs(90),
+        POLL,
         || {
             let (committed, end) = committed_and_end(&brokers, "processors");
             committed == end
         },
     );
-    assert!(second.terminate().success());
+    assert!(second.terminate(STOP).status.success());
     let outputs = consume_outputs(&brokers);
     let duplicates = coverage(&expected_ids, &outputs);
     eprintln!(

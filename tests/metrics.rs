@@ -4,44 +4,32 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_beacon-processor");
+mod common;
+use common::daemon::Daemon;
+use common::http::{get, Response};
+use common::{binary, wait_until};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+/// How long a daemon may take to drain and stop after SIGTERM.
+const STOP: Duration = Duration::from_secs(60);
 
+/// Generated input with 10 % Event Platform events.
 fn generate(lines: u64, seed: u64, path: &Path) {
-    let status = Command::new(BIN)
-        .args([
-            "generate",
-            "-n",
-            &lines.to_string(),
-            "--seed",
-            &seed.to_string(),
-        ])
-        .args([
-            "--event-platform-percent",
-            "10",
-            "-o",
-            &path.display().to_string(),
-        ])
-        .arg("--schemas")
-        .arg(repo().join("config/schemas"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let schemas = common::legacy_schemas().display().to_string();
+    common::generate(
+        binary(),
+        lines,
+        seed,
+        path,
+        &["--event-platform-percent", "10", "--schemas", &schemas],
+    );
 }
 
 fn config(dir: &Path, include: &Path, http: bool) -> PathBuf {
-    let repo = repo();
     let path = dir.join("config.yaml");
     let http = if http {
         "http:\n  listen: 127.0.0.1:0\n"
@@ -60,129 +48,32 @@ fn config(dir: &Path, include: &Path, http: bool) -> PathBuf {
 output:
   type: directory
   path: "{out}"
-schemas:
-  legacy_dirs: ["{schemas}"]
-  event_repositories: ["{event_schemas}"]
-streams:
-  config: "{streams}"
-pipeline:
+{schemas}pipeline:
   batch_lines: 128
 {http}"#,
             include = include.display(),
             data = dir.join("data").display(),
             out = dir.join("out").display(),
-            schemas = repo.join("config/schemas").display(),
-            event_schemas = repo.join("config/event-schemas").display(),
-            streams = repo.join("config/stream-config.yaml").display(),
+            schemas = common::repo_schemas_yaml(),
         ),
     )
     .unwrap();
     path
 }
 
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(config: &Path, log: PathBuf) -> Daemon {
-        let child = Command::new(BIN)
-            .args(["run", "--config", &config.display().to_string()])
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        Daemon { child, log }
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// The status page address from the log.
-    fn address(&self) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let log = self.log();
-            if let Some(at) = log.find("status page at http://") {
-                let rest = &log[at + "status page at http://".len()..];
-                let end = rest.find('/').unwrap();
-                return rest[..end].to_owned();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no status page address in:\n{log}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no exit after SIGTERM:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A plain HTTP/1.1 GET: (status code, body).
-fn get(address: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+/// The status page address (`host:port`) from the daemon's log.
+fn address(daemon: &mut Daemon) -> String {
+    const LINE: &str = "status page at http://";
+    daemon.wait_for_log(
+        "the status page address",
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        |log| {
+            let rest = &log[log.find(LINE)? + LINE.len()..];
+            let end = rest.find('/').unwrap();
+            Some(rest[..end].to_owned())
+        },
     )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body_at = response.find("\r\n\r\n").unwrap() + 4;
-    let headers = &response[..body_at];
-    let body = &response[body_at..];
-    let body = if headers
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    (status, body)
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    loop {
-        let line_end = body.find("\r\n").unwrap();
-        let size = usize::from_str_radix(body[..line_end].trim(), 16).unwrap();
-        if size == 0 {
-            return out;
-        }
-        out.push_str(&body[line_end + 2..line_end + 2 + size]);
-        body = &body[line_end + 2 + size + 2..];
-    }
 }
 
 /// Samples of one metric family: labels text -> value.
@@ -220,14 +111,12 @@ fn outputs(dir: &Path) -> BTreeMap<String, u64> {
 }
 
 fn wait_for_lines(dir: &Path, expected: u64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !dir.exists() || outputs(dir).values().sum::<u64>() < expected {
-        assert!(
-            Instant::now() < deadline,
-            "outputs never reached {expected} lines"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(
+        &format!("the outputs to reach {expected} lines"),
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        || dir.exists() && outputs(dir).values().sum::<u64>() >= expected,
+    );
 }
 
 #[test]
@@ -236,19 +125,25 @@ fn metrics_and_status_add_up_to_the_processed_input() {
     let input = dir.path().join("input.log");
     generate(4000, 21, &input);
     let config = config(dir.path(), &input, true);
-    let daemon = Daemon::start(&config, dir.path().join("log"));
-    let address = daemon.address();
+    let mut daemon = Daemon::start(&config, dir.path().join("log"));
+    let address = address(&mut daemon);
     let out = dir.path().join("out");
     wait_for_lines(&out, 4000);
     // The counters are updated right after the sink's flush; give the last batch a moment.
     std::thread::sleep(Duration::from_millis(500));
 
-    let (code, body) = get(&address, "/healthz");
+    let Response {
+        status: code, body, ..
+    } = get(&address, "/healthz");
     assert_eq!((code, body.trim()), (200, "ok"));
-    let (code, _) = get(&address, "/ready");
+    let Response { status: code, .. } = get(&address, "/ready");
     assert_eq!(code, 200);
 
-    let (code, metrics) = get(&address, "/metrics");
+    let Response {
+        status: code,
+        body: metrics,
+        ..
+    } = get(&address, "/metrics");
     assert_eq!(code, 200);
     assert!(
         metrics.ends_with("# EOF\n"),
@@ -290,7 +185,11 @@ fn metrics_and_status_add_up_to_the_processed_input() {
         "{cache:?}"
     );
 
-    let (code, status) = get(&address, "/api/status");
+    let Response {
+        status: code,
+        body: status,
+        ..
+    } = get(&address, "/api/status");
     assert_eq!(code, 200);
     let status: Value = serde_json::from_str(&status).unwrap();
     assert_eq!(status["totals"]["lines"], 4000);
@@ -306,11 +205,15 @@ fn metrics_and_status_add_up_to_the_processed_input() {
         .sum();
     assert_eq!(reasons, invalid);
     assert!(!status["recent_errors"].as_array().unwrap().is_empty());
-    let (code, page) = get(&address, "/");
+    let Response {
+        status: code,
+        body: page,
+        ..
+    } = get(&address, "/");
     assert_eq!(code, 200);
     assert!(page.contains("<html"), "the status page is served");
 
-    assert!(daemon.terminate().success());
+    assert!(daemon.terminate(STOP).status.success());
 }
 
 #[test]
@@ -322,10 +225,8 @@ fn sigterm_mid_run_loses_nothing_and_the_checkpoint_matches_the_outputs() {
     let daemon = Daemon::start(&config, dir.path().join("log"));
     let out = dir.path().join("out");
     wait_for_lines(&out, 2000);
-    let log_path = daemon.log.clone();
-    let status = daemon.terminate();
-    let log = fs::read_to_string(log_path).unwrap();
-    assert!(status.success(), "{log}");
+    let stopped = daemon.terminate(STOP);
+    assert!(stopped.status.success(), "{}", stopped.log);
     let delivered: u64 = outputs(&out).values().sum();
     assert!(
         delivered < 60_000,
@@ -348,6 +249,6 @@ fn sigterm_mid_run_loses_nothing_and_the_checkpoint_matches_the_outputs() {
     // A restart continues from there: every line exactly once in the end.
     let daemon = Daemon::start(&config, dir.path().join("log2"));
     wait_for_lines(&out, 60_000);
-    assert!(daemon.terminate().success());
+    assert!(daemon.terminate(STOP).status.success());
     assert_eq!(outputs(&out).values().sum::<u64>(), 60_000);
 }

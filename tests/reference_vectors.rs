@@ -4,7 +4,6 @@
 //! deviation (docs/COMPATIBILITY.md).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
@@ -13,6 +12,8 @@ use beacon_processor::app;
 use beacon_processor::config::LoadedConfig;
 use beacon_processor::processor::{Clock, Processor};
 use beacon_processor::record::Outcome;
+
+mod common;
 
 const P: &str = "%q %{recvFrom}s %{seqId}d %D %{ip}i %u";
 
@@ -39,8 +40,7 @@ fn processor(format: &str) -> Arc<Processor> {
 fn build_processor(format: &str) -> Arc<Processor> {
     let mut loaded = LoadedConfig::defaults();
     loaded.file.format = format.to_owned();
-    let schemas = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/schemas");
-    loaded.file.schemas.legacy_dirs = vec![schemas.display().to_string()];
+    loaded.file.schemas.legacy_dirs = vec![common::legacy_schemas().display().to_string()];
     match app::assemble(&loaded, false) {
         Ok(assembled) => assembled.processor,
         Err(e) => panic!("test configuration does not assemble: {e}"),
@@ -49,16 +49,7 @@ fn build_processor(format: &str) -> Arc<Processor> {
 
 /// Processes one line; returns the outcome and the output event.
 fn run(processor: &Processor, line: &str) -> (Outcome, String, Value) {
-    let mut worker = processor.worker();
-    let record = worker.process_line(
-        line.as_bytes(),
-        None,
-        Clock {
-            unix_micros: 1_700_000_000_000_000,
-        },
-    );
-    let value: Value = serde_json::from_slice(&record.payload).expect("payload is JSON");
-    (record.outcome, record.topic, value)
+    common::process_line(processor, line, 1_700_000_000_000_000)
 }
 
 fn tv3_line(seq: &str) -> String {

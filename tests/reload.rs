@@ -2,32 +2,17 @@
 //! configuration takes effect, a broken one is rejected with a log line and the old one keeps
 //! serving.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use beacon_processor::generate::encode_uri_component;
 
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
+mod common;
+use common::daemon::Daemon;
+use common::{append, poll};
 
 fn line(stream: &str, seq: u64) -> String {
     let event = json!({"$schema": "/test/event/1.0.0", "meta": {"stream": stream}, "test": format!("n{seq}")});
@@ -35,15 +20,6 @@ fn line(stream: &str, seq: u64) -> String {
         "?{};\tcp1.example\t{seq}\t2020-01-01T00:00:00\t192.0.2.1\t\"curl/8.0\"\n",
         encode_uri_component(&event.to_string())
     )
-}
-
-fn append(path: &Path, text: &str) {
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
 }
 
 fn records(path: &Path) -> Vec<Value> {
@@ -55,20 +31,17 @@ fn records(path: &Path) -> Vec<Value> {
 }
 
 fn wait_for(path: &Path, count: usize) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let found = records(path);
-        if found.len() >= count || Instant::now() > deadline {
-            return found;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    poll(
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        || records(path),
+        |found| found.len() >= count,
+    )
 }
 
 #[test]
 fn sighup_applies_a_good_config_and_rejects_a_broken_one() {
     let tmp = tempfile::tempdir().unwrap();
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let streams = tmp.path().join("streams.yaml");
     fs::write(&streams, "test.event:\n  schema_title: test/event\n").unwrap();
     let config = tmp.path().join("config.yaml");
@@ -76,7 +49,7 @@ fn sighup_applies_a_good_config_and_rejects_a_broken_one() {
         &config,
         format!(
             "input:\n  type: files\n  include: [\"in/*.log\"]\n  poll_interval_ms: 20\n  rescan_interval_ms: 50\n  data_dir: data\noutput:\n  type: directory\n  path: out\nschemas:\n  event_repositories: [\"{}\"]\nstreams:\n  config: streams.yaml\npipeline:\n  workers: 1\n  batch_lines: 1\n",
-            repo.join("config/event-schemas").display()
+            common::event_schemas().display()
         ),
     )
     .unwrap();
@@ -86,13 +59,7 @@ fn sighup_applies_a_good_config_and_rejects_a_broken_one() {
     let errors = out.join("beacon-processor.error.validation.jsonl");
     let other = out.join("other.stream.jsonl");
 
-    let child = Command::new(env!("CARGO_BIN_EXE_beacon-processor"))
-        .args(["run", "--config", config.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut daemon = Daemon(child);
+    let daemon = Daemon::start(&config, tmp.path().join("daemon.log"));
 
     // other.stream is not configured yet.
     append(&input, &line("other.stream", 1));
@@ -106,7 +73,7 @@ fn sighup_applies_a_good_config_and_rejects_a_broken_one() {
         "test.event:\n  schema_title: test/event\nother.stream:\n  schema_title: test/event\n",
     )
     .unwrap();
-    signal(&daemon.0, "HUP");
+    daemon.signal("HUP");
     std::thread::sleep(Duration::from_millis(800));
     append(&input, &line("other.stream", 2));
     let found = wait_for(&other, 1);
@@ -123,7 +90,7 @@ fn sighup_applies_a_good_config_and_rejects_a_broken_one() {
         "other.stream:\n  schema_title: [not, a, string]\n",
     )
     .unwrap();
-    signal(&daemon.0, "HUP");
+    daemon.signal("HUP");
     std::thread::sleep(Duration::from_millis(800));
     append(&input, &line("other.stream", 3));
     let found = wait_for(&other, 2);
@@ -134,16 +101,9 @@ fn sighup_applies_a_good_config_and_rejects_a_broken_one() {
     );
     assert_eq!(records(&errors).len(), 1);
 
-    signal(&daemon.0, "TERM");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while daemon.0.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "did not stop after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let child = std::mem::replace(&mut daemon.0, Command::new("true").spawn().unwrap());
-    let output = child.wait_with_output().unwrap();
+    let output = daemon.terminate(Duration::from_secs(20));
     assert!(output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = output.log;
     assert!(
         stderr.contains("reloaded schemas and stream configuration"),
         "{stderr}"

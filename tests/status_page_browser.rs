@@ -12,16 +12,17 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use regex::Regex;
 use serde_json::Value;
+
+mod common;
+use common::daemon::Daemon;
+use common::http::{self, dechunk};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const SKIP_VARIABLE: &str = "BEACON_SKIP_BROWSER_TESTS";
@@ -34,36 +35,14 @@ const HOSTILE_SCHEMA_LINE: &str = "?%7B%22event%22%3A%7B%22articleId%22%3A1%7D%2
 const HOSTILE_RAW_LINE: &str = "<b id=pwned3>garbage</b>";
 /// Everything the processor has to wait for, on a busy 2-core machine.
 const PATIENCE: Duration = Duration::from_secs(120);
+/// How often the test looks again while it waits for the daemon.
+const POLL: Duration = Duration::from_millis(100);
 
+/// The binary with a plain-text log: no `RUST_LOG` from the caller, no colours.
 fn binary() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_beacon-processor"));
+    let mut command = common::binary();
     command.env_remove("RUST_LOG").env("NO_COLOR", "1");
     command
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn generate(lines: u64, seed: u64, path: &Path) {
-    let out = binary()
-        .current_dir(repo())
-        .args([
-            "generate",
-            "-n",
-            &lines.to_string(),
-            "--seed",
-            &seed.to_string(),
-            "-o",
-            path.to_str().expect("utf-8 temp path"),
-        ])
-        .output()
-        .expect("binary starts");
-    assert!(
-        out.status.success(),
-        "generate failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn append_lines(path: &Path, lines: &[&str]) {
@@ -139,133 +118,46 @@ fn sink_counts(dir: &Path) -> SinkCounts {
 
 /// Waits until the sink holds `lines` records, and checks there is not one more.
 fn wait_delivered(daemon: &mut Daemon, out: &Path, lines: u64) -> SinkCounts {
-    let counts = daemon.wait_for(&format!("{lines} lines to be delivered"), || {
-        let counts = sink_counts(out);
-        (counts.valid + counts.invalid >= lines).then_some(counts)
-    });
+    let counts = daemon.wait_for(
+        &format!("{lines} lines to be delivered"),
+        PATIENCE,
+        POLL,
+        || {
+            let counts = sink_counts(out);
+            (counts.valid + counts.invalid >= lines).then_some(counts)
+        },
+    );
     assert_eq!(counts.valid + counts.invalid, lines, "one record per line");
     counts
 }
 
-/// The daemon under test, its standard error collected by a thread.
-struct Daemon {
-    child: Child,
-    log: Arc<Mutex<String>>,
-    log_reader: Option<JoinHandle<()>>,
+/// Starts the daemon on `config` with its status page on a free port, its log in `log`.
+fn start_daemon(config: &Path, log: PathBuf) -> Daemon {
+    Daemon::spawn(
+        binary().args([
+            "--log-format",
+            "text",
+            "run",
+            "--config",
+            config.to_str().expect("utf-8 temp path"),
+            "--http",
+            "127.0.0.1:0",
+        ]),
+        log,
+    )
 }
 
-impl Daemon {
-    fn start(config: &Path) -> Daemon {
-        let mut child = binary()
-            .args([
-                "--log-format",
-                "text",
-                "run",
-                "--config",
-                config.to_str().expect("utf-8 temp path"),
-                "--http",
-                "127.0.0.1:0",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("binary starts");
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let sink = Arc::clone(&log);
-        let log_reader = std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                let mut log = sink.lock().unwrap_or_else(|e| e.into_inner());
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        Daemon {
-            child,
-            log,
-            log_reader: Some(log_reader),
-        }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Panics with the log if the daemon has exited.
-    fn assert_running(&mut self) {
-        if let Some(status) = self.child.try_wait().expect("wait on the daemon") {
-            std::thread::sleep(Duration::from_millis(200));
-            panic!(
-                "the daemon exited early ({status}); its log:\n{}",
-                self.log()
-            );
-        }
-    }
-
-    /// Polls `probe` until it gives a value, while the daemon runs; panics after PATIENCE.
-    fn wait_for<T>(&mut self, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(value) = probe() {
-                return value;
-            }
-            self.assert_running();
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; daemon log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// The page's URL, from the `status page at http://127.0.0.1:PORT/` log line.
-    fn status_page_url(&mut self) -> String {
-        let pattern =
-            Regex::new(r"status page at (http://127\.0\.0\.1:([0-9]+)/)").expect("valid regex");
-        let log = Arc::clone(&self.log);
-        self.wait_for("the `status page at` log line", || {
-            let log = strip_ansi(&log.lock().unwrap_or_else(|e| e.into_inner()));
-            let captures = pattern.captures(&log)?;
-            let port: u16 = captures.get(2)?.as_str().parse().ok()?;
-            assert_ne!(port, 0, "the log names port 0 instead of the real port");
-            Some(captures.get(1)?.as_str().to_string())
-        })
-    }
-
-    /// SIGTERM, then the exit status and the whole log.
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let exit = loop {
-            if let Some(exit) = self.child.try_wait().expect("wait on the daemon") {
-                break exit;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "daemon did not stop after SIGTERM; log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        if let Some(reader) = self.log_reader.take() {
-            let _ = reader.join();
-        }
-        (exit, self.log())
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The page's URL, from the `status page at http://127.0.0.1:PORT/` log line.
+fn status_page_url(daemon: &mut Daemon) -> String {
+    let pattern =
+        Regex::new(r"status page at (http://127\.0\.0\.1:([0-9]+)/)").expect("valid regex");
+    daemon.wait_for_log("the `status page at` log line", PATIENCE, POLL, |log| {
+        let log = strip_ansi(log);
+        let captures = pattern.captures(&log)?;
+        let port: u16 = captures.get(2)?.as_str().parse().ok()?;
+        assert_ne!(port, 0, "the log names port 0 instead of the real port");
+        Some(captures.get(1)?.as_str().to_string())
+    })
 }
 
 fn strip_ansi(text: &str) -> String {
@@ -279,72 +171,8 @@ fn authority(url: &str) -> &str {
     rest.split('/').next().unwrap_or(rest)
 }
 
-/// An HTTP response: status code, lower-cased header block, body.
-struct Response {
-    status: u16,
-    headers: String,
-    body: String,
-}
-
-/// A plain HTTP/1.0 GET over TCP (the server closes the connection after the response).
-fn http_get(authority: &str, path: &str) -> Response {
-    let mut stream = TcpStream::connect(authority).expect("connect to the HTTP server");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("set a read timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: {authority}\r\nAccept: */*\r\n\r\n"
-    )
-    .expect("send the request");
-    let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .expect("read the whole response");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("no header end in the response to {path}: {text:?}"));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("no status code in the response to {path}: {head:?}"));
-    let headers = head.to_ascii_lowercase();
-    let body = if headers.contains("transfer-encoding: chunked") {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    Response {
-        status,
-        headers,
-        body,
-    }
-}
-
-/// Decodes a chunked body (for a server that answers HTTP/1.0 with chunks anyway).
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size_line, rest)) = body.split_once("\r\n") {
-        let size_hex = size_line.split(';').next().unwrap_or("").trim();
-        let Ok(size) = usize::from_str_radix(size_hex, 16) else {
-            break;
-        };
-        if size == 0 {
-            break;
-        }
-        let Some(chunk) = rest.get(..size) else {
-            break;
-        };
-        out.push_str(chunk);
-        body = rest.get(size..).unwrap_or("").trim_start_matches("\r\n");
-    }
-    out
-}
-
 fn api_status(authority: &str) -> Value {
-    let response = http_get(authority, "/api/status");
+    let response = http::get(authority, "/api/status");
     assert_eq!(
         response.status, 200,
         "GET /api/status: {}",
@@ -587,19 +415,19 @@ fn status_page_in_chromium_shows_what_the_sink_wrote() {
     fs::create_dir(&logs).expect("create logs dir");
     let out = tmp.path().join("out");
     let input = logs.join("beacon.log");
-    generate(GENERATED_LINES, 7, &input);
+    common::generate(binary(), GENERATED_LINES, 7, &input, &[]);
     let config = tmp.path().join("config.yaml");
     fs::write(
         &config,
         format!(
             "input:\n  type: files\n  include: [\"logs/*.log\"]\n  follow: true\n  poll_interval_ms: 20\n  rescan_interval_ms: 50\n  data_dir: data\noutput:\n  type: directory\n  path: out\nschemas:\n  legacy_dirs: [\"{}\"]\npipeline:\n  workers: 2\n  batch_lines: 64\n",
-            repo().join("config/schemas").display()
+            common::legacy_schemas().display()
         ),
     )
     .expect("write config");
 
-    let mut daemon = Daemon::start(&config);
-    let url = daemon.status_page_url();
+    let mut daemon = start_daemon(&config, tmp.path().join("daemon.log"));
+    let url = status_page_url(&mut daemon);
     let server = authority(&url).to_string();
 
     // Every generated line delivered, then the two hostile lines one at a time: the status keeps
@@ -612,7 +440,7 @@ fn status_page_in_chromium_shows_what_the_sink_wrote() {
     let lines = GENERATED_LINES + 2;
     let expected = wait_delivered(&mut daemon, &out, lines);
     // The status totals are updated when the sink acknowledges: wait for them to catch up.
-    let status = daemon.wait_for("/api/status to count every line", || {
+    let status = daemon.wait_for("/api/status to count every line", PATIENCE, POLL, || {
         let status = api_status(&server);
         (u64_at(&status, "/totals/lines") >= lines).then_some(status)
     });
@@ -637,7 +465,7 @@ fn status_page_in_chromium_shows_what_the_sink_wrote() {
     );
 
     // The page itself is served as HTML.
-    let page = http_get(&server, "/");
+    let page = http::get(&server, "/");
     assert_eq!(page.status, 200);
     assert!(
         page.headers
@@ -701,8 +529,13 @@ fn status_page_in_chromium_shows_what_the_sink_wrote() {
         "the newest error's raw event is not shown as text:\n{dom}"
     );
 
-    let (exit, log) = daemon.terminate();
-    assert!(exit.success(), "daemon exit {exit}; log:\n{log}");
+    let stopped = daemon.terminate(Duration::from_secs(30));
+    assert!(
+        stopped.status.success(),
+        "daemon exit {}; log:\n{}",
+        stopped.status,
+        stopped.log
+    );
 }
 
 /// The page as it is served, checked without a browser.

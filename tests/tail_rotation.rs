@@ -6,18 +6,16 @@
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_beacon-processor"))
-}
+mod common;
+use common::daemon::Daemon;
+use common::{append_numbered, numbered_lines, poll, wait_until};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+/// How long a daemon may take to drain and stop after SIGTERM.
+const STOP: Duration = Duration::from_secs(30);
 
 /// A temporary directory with `logs/`, `out/`, `data/` and a configuration tailing `patterns`.
 struct Setup {
@@ -36,7 +34,7 @@ impl Setup {
             format!(
                 "input:\n  type: files\n  include: [{}]\n  data_dir: data\n  poll_interval_ms: 20\n  rescan_interval_ms: 50\n  rotate_wait_ms: 300\n  checkpoint_interval_ms: 100\n{extra_input}output:\n  type: directory\n  path: out\nschemas:\n  legacy_dirs: [\"{}\"]\npipeline:\n  workers: 2\n  batch_lines: 16\n",
                 include.join(", "),
-                repo().join("config/schemas").display()
+                common::legacy_schemas().display()
             ),
         )
         .unwrap();
@@ -68,77 +66,21 @@ impl Setup {
     /// Waits until the tailer has written its first checkpoint (after its first scan).
     fn wait_for_checkpoint(&self) {
         let path = self.tmp.path().join("data/checkpoints.json");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !path.exists() {
-            assert!(Instant::now() < deadline, "no checkpoint written");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_until(
+            "a checkpoint to be written",
+            Duration::from_secs(60),
+            Duration::from_millis(10),
+            || path.exists(),
+        );
     }
 
+    /// Starts the daemon, its log in `daemon.log` beside the configuration.
     fn start(&self) -> Daemon {
-        Daemon::start(&self.config)
+        Daemon::start(&self.config, self.tmp.path().join("daemon.log"))
     }
 
     fn seq_ids(&self) -> Vec<u64> {
         seq_ids(&self.out())
-    }
-}
-
-struct Daemon {
-    child: Option<Child>,
-}
-
-impl Daemon {
-    fn start(config: &Path) -> Daemon {
-        let child = binary()
-            .args(["run", "--config", config.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        Daemon { child: Some(child) }
-    }
-
-    /// SIGTERM, then waits for the drain; panics if it fails.
-    fn terminate(mut self) -> Output {
-        let mut child = self.child.take().unwrap();
-        let pid = child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while child.try_wait().unwrap().is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "daemon did not stop after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
-    }
-
-    /// SIGKILL: no drain, no final checkpoint.
-    fn kill_9(mut self) {
-        let mut child = self.child.take().unwrap();
-        child.kill().unwrap();
-        child.wait().unwrap();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 
@@ -177,38 +119,22 @@ fn seq_id(record: &Value) -> u64 {
     record["seqId"].as_u64().unwrap()
 }
 
-fn numbered_lines(range: std::ops::Range<u64>) -> String {
-    range
-        .map(|seq| format!("?%7B%22event%22%3A%7B%22articleId%22%3A{seq}%7D%2C%22revision%22%3A13%2C%22schema%22%3A%22Generic%22%2C%22wiki%22%3A%22testwiki%22%7D;\tcp1.example\t{seq}\t2020-01-01T00:00:00\t192.0.2.1\t\"curl/7.64.0\"\n"))
-        .collect()
-}
-
-fn append(path: &Path, range: std::ops::Range<u64>) {
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    f.write_all(numbered_lines(range).as_bytes()).unwrap();
-}
-
 /// Waits until the output holds at least `count` records, then a little longer (to catch late
 /// duplicates). Returns the sorted seqIds.
 fn wait_for(setup: &Setup, count: usize) -> Vec<u64> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let ids = setup.seq_ids();
-        if ids.len() >= count {
-            std::thread::sleep(Duration::from_millis(300));
-            return setup.seq_ids();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {count} records arrived",
-            ids.len()
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
+    let ids = poll(
+        Duration::from_secs(60),
+        Duration::from_millis(25),
+        || setup.seq_ids(),
+        |ids| ids.len() >= count,
+    );
+    assert!(
+        ids.len() >= count,
+        "only {} of {count} records arrived",
+        ids.len()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    setup.seq_ids()
 }
 
 fn all(range: std::ops::Range<u64>) -> Vec<u64> {
@@ -272,19 +198,19 @@ fn distinct(ids: &[u64]) -> (Vec<u64>, usize) {
 fn create_rotation_reads_the_old_file_to_its_end_and_the_new_one_from_its_start() {
     let setup = Setup::new(&["*.log"], "");
     let log = setup.log("beacon.log");
-    append(&log, 0..100);
+    append_numbered(&log, 0..100);
     let daemon = setup.start();
     assert_ids(&wait_for(&setup, 100), &all(0..100));
     // logrotate `create`: rename, the writer keeps writing to the old file for a moment, then a
     // new file appears. The rotated name is not matched by the pattern.
     fs::rename(&log, setup.log("beacon.log.1")).unwrap();
-    append(&setup.log("beacon.log.1"), 100..150);
-    append(&log, 150..200);
+    append_numbered(&setup.log("beacon.log.1"), 100..150);
+    append_numbered(&log, 150..200);
     std::thread::sleep(Duration::from_millis(100));
-    append(&setup.log("beacon.log.1"), 200..210);
-    append(&log, 210..260);
+    append_numbered(&setup.log("beacon.log.1"), 200..210);
+    append_numbered(&log, 210..260);
     assert_ids(&wait_for(&setup, 260), &all(0..260));
-    daemon.terminate();
+    daemon.terminate(STOP).assert_success();
     assert_ids(&setup.seq_ids(), &all(0..260));
 }
 
@@ -294,24 +220,24 @@ fn copytruncate_rotation_continues_in_the_copy_without_loss_or_duplicates() {
     // between the last read and the truncation would be lost).
     let setup = Setup::new(&["*.log", "*.log.*"], "");
     let log = setup.log("beacon.log");
-    append(&log, 0..100);
+    append_numbered(&log, 0..100);
     let daemon = setup.start();
     assert_ids(&wait_for(&setup, 100), &all(0..100));
     for round in 0..3u64 {
         let base = 100 + round * 300;
         // Lines the tailer may or may not have read when the copy is taken.
-        append(&log, base..base + 200);
+        append_numbered(&log, base..base + 200);
         fs::copy(&log, setup.log(&format!("beacon.log.{round}"))).unwrap();
         OpenOptions::new()
             .write(true)
             .truncate(true)
             .open(&log)
             .unwrap();
-        append(&log, base + 200..base + 300);
+        append_numbered(&log, base + 200..base + 300);
         let expected = usize::try_from(base + 300).unwrap();
         assert_ids(&wait_for(&setup, expected), &all(0..base + 300));
     }
-    daemon.terminate();
+    daemon.terminate(STOP).assert_success();
     assert_ids(&setup.seq_ids(), &all(0..1000));
 }
 
@@ -319,17 +245,17 @@ fn copytruncate_rotation_continues_in_the_copy_without_loss_or_duplicates() {
 fn plain_truncation_restarts_at_the_beginning() {
     let setup = Setup::new(&["*.log"], "");
     let log = setup.log("beacon.log");
-    append(&log, 0..100);
+    append_numbered(&log, 0..100);
     let daemon = setup.start();
     assert_ids(&wait_for(&setup, 100), &all(0..100));
     // Emptied, then rewritten longer than before: both are noticed.
     fs::write(&log, "").unwrap();
     std::thread::sleep(Duration::from_millis(200));
-    append(&log, 100..150);
+    append_numbered(&log, 100..150);
     assert_ids(&wait_for(&setup, 150), &all(0..150));
     fs::write(&log, numbered_lines(150..400)).unwrap();
     assert_ids(&wait_for(&setup, 400), &all(0..400));
-    daemon.terminate();
+    daemon.terminate(STOP).assert_success();
     assert_ids(&setup.seq_ids(), &all(0..400));
 }
 
@@ -340,18 +266,18 @@ fn deleted_and_recreated_files_are_new_files_even_on_a_reused_inode() {
     let daemon = setup.start();
     let mut next = 0;
     for _ in 0..5 {
-        append(&log, next..next + 60);
+        append_numbered(&log, next..next + 60);
         next += 60;
         let expected = usize::try_from(next).unwrap();
         assert_ids(&wait_for(&setup, expected), &all(0..next));
         // Delete and immediately recreate: the filesystem often hands out the same inode.
         fs::remove_file(&log).unwrap();
-        append(&log, next..next + 40);
+        append_numbered(&log, next..next + 40);
         next += 40;
     }
     let expected = usize::try_from(next).unwrap();
     assert_ids(&wait_for(&setup, expected), &all(0..next));
-    daemon.terminate();
+    daemon.terminate(STOP).assert_success();
     assert_ids(&setup.seq_ids(), &all(0..next));
 }
 
@@ -360,18 +286,18 @@ fn files_rotated_while_stopped_are_resumed_from_the_checkpoint() {
     let setup = Setup::new(&["*.log", "*.log.*"], "");
     let log = setup.log("beacon.log");
     let other = setup.log("other.log");
-    append(&log, 0..100);
-    append(&other, 1000..1100);
+    append_numbered(&log, 0..100);
+    append_numbered(&other, 1000..1100);
     let daemon = setup.start();
     assert_eq!(wait_for(&setup, 200).len(), 200);
-    daemon.terminate();
+    daemon.terminate(STOP).assert_success();
 
     // While stopped: beacon.log grows and is rotated by rename (a new beacon.log appears);
     // other.log grows and is rotated by copytruncate.
-    append(&log, 100..150);
+    append_numbered(&log, 100..150);
     fs::rename(&log, setup.log("beacon.log.1")).unwrap();
-    append(&log, 150..200);
-    append(&other, 1100..1150);
+    append_numbered(&log, 150..200);
+    append_numbered(&other, 1100..1150);
     fs::copy(&other, setup.log("other.log.1")).unwrap();
     fs::write(&other, numbered_lines(1150..1160)).unwrap();
 
@@ -380,14 +306,14 @@ fn files_rotated_while_stopped_are_resumed_from_the_checkpoint() {
     let expected: Vec<u64> = (0..200).chain(1000..1160).collect();
     // Graceful stop and restart: no loss, no duplicate.
     assert_ids(&ids, &expected);
-    daemon.terminate();
+    daemon.terminate(STOP).assert_success();
 }
 
 #[test]
 fn an_unterminated_last_line_waits_for_its_newline() {
     let setup = Setup::new(&["*.log"], "");
     let log = setup.log("beacon.log");
-    append(&log, 0..10);
+    append_numbered(&log, 0..10);
     let line = numbered_lines(10..11);
     let (first, rest) = line.split_at(40);
     OpenOptions::new()
@@ -418,26 +344,26 @@ fn an_unterminated_last_line_waits_for_its_newline() {
         .unwrap();
     fs::rename(&log, setup.log("beacon.old")).unwrap();
     assert_ids(&wait_for(&setup, 12), &all(0..12));
-    daemon.terminate();
+    daemon.terminate(STOP).assert_success();
 }
 
 #[test]
 fn read_from_end_skips_what_exists_at_the_first_start_only() {
     let setup = Setup::new(&["*.log"], "  read_from: end\n");
     let log = setup.log("beacon.log");
-    append(&log, 0..50);
+    append_numbered(&log, 0..50);
     let daemon = setup.start();
     // The first checkpoint is written after the first scan: from then on appends are read.
     setup.wait_for_checkpoint();
-    append(&log, 50..80);
+    append_numbered(&log, 50..80);
     assert_ids(&wait_for(&setup, 30), &all(50..80));
-    daemon.terminate();
+    daemon.terminate(STOP).assert_success();
     // A checkpoint now exists: what was appended while stopped, and new files, are read.
-    append(&log, 80..90);
-    append(&setup.log("new.log"), 90..95);
+    append_numbered(&log, 80..90);
+    append_numbered(&setup.log("new.log"), 90..95);
     let daemon = setup.start();
     assert_ids(&wait_for(&setup, 45), &all(50..95));
-    daemon.terminate();
+    daemon.terminate(STOP).assert_success();
 }
 
 #[test]
@@ -445,7 +371,7 @@ fn kill_9_then_restart_loses_nothing_and_repeats_only_unacknowledged_lines() {
     let setup = Setup::new(&["*.log"], "");
     let log = setup.log("beacon.log");
     let total = 40_000;
-    append(&log, 0..total);
+    append_numbered(&log, 0..total);
     let daemon = setup.start();
     // Kill it mid-stream, once a checkpoint covers part of the file.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -490,7 +416,7 @@ fn kill_9_then_restart_loses_nothing_and_repeats_only_unacknowledged_lines() {
         assert!(Instant::now() < deadline, "restart did not catch up");
         std::thread::sleep(Duration::from_millis(50));
     };
-    daemon.terminate();
+    daemon.terminate(STOP).assert_success();
     let (unique, duplicates) = distinct(&ids);
     // No line lost.
     assert_ids(&unique, &all(0..total));
