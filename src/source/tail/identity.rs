@@ -70,14 +70,7 @@ impl FileProbe {
     /// Opens `path` and reads its metadata from the open file.
     pub fn open(path: PathBuf) -> std::io::Result<FileProbe> {
         let file = File::open(&path)?;
-        let meta = file.metadata()?;
-        Ok(FileProbe {
-            path,
-            id: FileId::of(&meta),
-            len: meta.len(),
-            file,
-            heads: HashMap::new(),
-        })
+        FileProbe::of_open(path, file)
     }
 
     /// A probe of a file already open (found at `path`), with its current metadata.
