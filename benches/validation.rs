@@ -2,6 +2,11 @@
 //! encapsulated draft-3 schema), for the small Echo schema and the 30-property NavigationTiming
 //! schema, on valid capsules parsed from generated lines. Validators are compiled before
 //! measuring (the registry caches them for its lifetime).
+//!
+//! `{schema}/jsonschema` is the baseline of the same run: the `jsonschema` validator of the
+//! encapsulated schema alone (`is_valid`), which the registry used before the fast validator
+//! (`src/schema/fast_validator.rs`); `{schema}/fast` is `LegacyValidator::is_valid`, which uses
+//! the fast validator.
 
 mod common;
 
@@ -10,7 +15,8 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{Map, Value};
 
-use beacon_processor::schema::SchemaRegistry;
+use beacon_processor::schema::validator::encapsulated_draft4;
+use beacon_processor::schema::{LegacyDirSource, SchemaRegistry};
 
 /// Schemas measured: (name, revision).
 const SCHEMAS: &[(&str, i64)] = &[("Echo", 7_731_316), ("NavigationTiming", 18_988_839)];
@@ -32,11 +38,24 @@ fn valid_capsules_of(
 fn validation(c: &mut Criterion) {
     let registry = common::schema_registry();
     let capsules = common::parsed_capsules(&common::lines(common::LINE_COUNT));
+    let source = LegacyDirSource::load(common::schemas_dir())
+        .unwrap_or_else(|e| panic!("cannot load the schemas: {e}"));
     let mut group = common::group(c, "validation");
     for &(name, revision) in SCHEMAS {
-        if let Err(e) = registry.legacy_validator(name, revision) {
-            panic!("schema {name} revision {revision}: {e}");
-        }
+        let validator = registry
+            .legacy_validator(name, revision)
+            .unwrap_or_else(|e| panic!("schema {name} revision {revision}: {e}"));
+        let event_schema = source
+            .schemas()
+            .find(|(n, r, _)| *n == name && *r == revision)
+            .map(|(_, _, schema)| schema.clone())
+            .unwrap_or_else(|| panic!("schema {name} revision {revision} not in the directory"));
+        let document = encapsulated_draft4(&event_schema)
+            .unwrap_or_else(|e| panic!("schema {name} revision {revision}: {e}"));
+        let full = jsonschema::draft4::options()
+            .should_validate_formats(false)
+            .build(&document)
+            .unwrap_or_else(|e| panic!("schema {name} revision {revision}: {e}"));
         let valid = valid_capsules_of(&registry, &capsules, name);
         assert!(!valid.is_empty(), "no valid {name} capsule was generated");
         // Fresh copies, allocated one after the other like the parsed capsules of a batch.
@@ -44,6 +63,20 @@ fn validation(c: &mut Criterion) {
         let mut maps: Vec<Map<String, Value>> = valid.clone();
 
         group.throughput(common::elements(&values));
+        group.bench_function(format!("{name}/jsonschema"), |b| {
+            b.iter(|| {
+                for capsule in &values {
+                    black_box(full.is_valid(black_box(capsule)));
+                }
+            });
+        });
+        group.bench_function(format!("{name}/fast"), |b| {
+            b.iter(|| {
+                for capsule in &values {
+                    black_box(validator.is_valid(black_box(capsule)));
+                }
+            });
+        });
         group.bench_function(format!("{name}/value"), |b| {
             b.iter(|| {
                 for capsule in &values {
