@@ -49,6 +49,17 @@ const IGNORED_KEYWORDS: [&str; 9] = [
     "definitions",
 ];
 
+/// Keywords that need the whole document or see what sibling keywords evaluated: a schema with
+/// any of them, anywhere, gets no fast validator (the last four only exist from draft 2019-09 on,
+/// which has none anyway; refused all the same in case a validator honours them earlier).
+const WHOLE_DOCUMENT_KEYWORDS: [&str; 5] = [
+    "$ref",
+    "$recursiveRef",
+    "$dynamicRef",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+];
+
 /// Builds a full `jsonschema` validator for a (small) schema document, with the options of the
 /// validator the fast one stands in for; `None` when it does not compile.
 pub type Compile<'a> = dyn Fn(&Value) -> Option<jsonschema::Validator> + 'a;
@@ -62,7 +73,7 @@ pub struct FastValidator {
 
 impl FastValidator {
     /// The fast validator for `document`, or `None` when it cannot stand in for the full one
-    /// (a `$ref`, an unsupported draft, nesting deeper than [`MAX_DEPTH`], a schema shape the
+    /// (a `$ref` or another of the [`WHOLE_DOCUMENT_KEYWORDS`], an unsupported draft, nesting deeper than [`MAX_DEPTH`], a schema shape the
     /// full validator would have refused). `compile` builds the small validators of the
     /// delegated keywords, with the full validator's draft and options.
     pub fn build(
@@ -75,7 +86,7 @@ impl FastValidator {
             jsonschema::Draft::Draft6 | jsonschema::Draft::Draft7 => true,
             _ => return None,
         };
-        if contains_ref(document, 0)? {
+        if needs_whole_document(document, 0)? {
             return None;
         }
         let builder = Builder {
@@ -434,19 +445,22 @@ fn integer_schema() -> Value {
     )]))
 }
 
-/// Whether any object in `value` has a `$ref` key; `None` past [`MAX_DEPTH`] levels (deeper
+/// Whether any object in `value` has one of the [`WHOLE_DOCUMENT_KEYWORDS`]; `None` past [`MAX_DEPTH`] levels (deeper
 /// schemas are refused anyway).
-fn contains_ref(value: &Value, depth: usize) -> Option<bool> {
+fn needs_whole_document(value: &Value, depth: usize) -> Option<bool> {
     if depth > MAX_DEPTH * 2 {
         return None;
     }
     match value {
         Value::Object(map) => {
-            if map.contains_key("$ref") {
+            if WHOLE_DOCUMENT_KEYWORDS
+                .iter()
+                .any(|keyword| map.contains_key(*keyword))
+            {
                 return Some(true);
             }
             for child in map.values() {
-                if contains_ref(child, depth + 1)? {
+                if needs_whole_document(child, depth + 1)? {
                     return Some(true);
                 }
             }
@@ -454,7 +468,7 @@ fn contains_ref(value: &Value, depth: usize) -> Option<bool> {
         }
         Value::Array(items) => {
             for child in items {
-                if contains_ref(child, depth + 1)? {
+                if needs_whole_document(child, depth + 1)? {
                     return Some(true);
                 }
             }
@@ -755,6 +769,8 @@ mod tests {
             json!({"properties": {"a": {"$ref": "#/definitions/x"}}, "definitions": {"x": {}}});
         assert!(FastValidator::build(&with_ref, Draft::Draft7, &compile).is_none());
         assert!(FastValidator::build(&json!({}), Draft::Draft201909, &compile).is_none());
+        let unevaluated = json!({"properties": {"a": {}}, "unevaluatedProperties": false});
+        assert!(FastValidator::build(&unevaluated, Draft::Draft7, &compile).is_none());
         let draft4 = |part: &Value| options(Draft::Draft4).build(part).ok();
         assert!(FastValidator::build(&json!({"items": true}), Draft::Draft4, &draft4).is_none());
         assert!(FastValidator::build(&json!({"items": true}), Draft::Draft7, &compile).is_some());
