@@ -21,8 +21,9 @@
 //! - whether a number written with a fraction or an exponent is an `integer` (draft 4 says no,
 //!   later drafts look at its value), or within a bound, is asked of `jsonschema` too;
 //! - a schema with a `$ref` anywhere gets no fast validator (the keywords around a `$ref` are
-//!   ignored and its target needs the whole document), nor does one nested deeper than
-//!   [`MAX_DEPTH`] or of a draft other than 4, 6 and 7.
+//!   ignored and its target needs the whole document), nor does one with another of the
+//!   [`WHOLE_DOCUMENT_KEYWORDS`], one nested deeper than [`MAX_DEPTH`], or one of a draft other
+//!   than 4, 6 and 7.
 //!
 //! Draft 4-7 validation is the conjunction of independent keywords apart from the groups kept
 //! together above, so the answer is the full validator's. Callers still take the error message
@@ -52,7 +53,7 @@ const IGNORED_KEYWORDS: [&str; 9] = [
 /// Keywords that need the whole document or see what sibling keywords evaluated: a schema with
 /// any of them, anywhere, gets no fast validator (the last four only exist from draft 2019-09 on,
 /// which has none anyway; refused all the same in case a validator honours them earlier).
-const WHOLE_DOCUMENT_KEYWORDS: [&str; 5] = [
+pub const WHOLE_DOCUMENT_KEYWORDS: [&str; 5] = [
     "$ref",
     "$recursiveRef",
     "$dynamicRef",
