@@ -74,9 +74,10 @@ pub struct FastValidator {
 
 impl FastValidator {
     /// The fast validator for `document`, or `None` when it cannot stand in for the full one
-    /// (a `$ref` or another of the [`WHOLE_DOCUMENT_KEYWORDS`], an unsupported draft, nesting deeper than [`MAX_DEPTH`], a schema shape the
-    /// full validator would have refused). `compile` builds the small validators of the
-    /// delegated keywords, with the full validator's draft and options.
+    /// (a `$ref` or another of the [`WHOLE_DOCUMENT_KEYWORDS`], an unsupported draft, nesting
+    /// deeper than [`MAX_DEPTH`], a schema shape the full validator would have refused).
+    /// `compile` builds the small validators of the delegated keywords, with the full
+    /// validator's draft and options.
     pub fn build(
         document: &Value,
         draft: jsonschema::Draft,
