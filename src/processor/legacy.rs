@@ -83,7 +83,7 @@ impl Worker<'_> {
             return Processed::Record(self.legacy_valid(&capsule, name, line, clock));
         }
         let mut full = capsule.into_map();
-        let verdict = validator.validate_map(&mut full);
+        let verdict = validator.rejection_message_map(&mut full);
         let capsule = LegacyCapsule::from_parts(full, None);
         match verdict {
             Ok(()) => Processed::Record(self.legacy_valid(&capsule, name, line, clock)),

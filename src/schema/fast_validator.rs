@@ -30,7 +30,9 @@
 //! from the full validator. Property tests compare the two verdicts on generated schemas and
 //! instances, for whole schemas and for the leaf keywords checked here.
 
+use std::cell::OnceCell;
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -94,6 +96,7 @@ impl FastValidator {
         let builder = Builder {
             compile,
             boolean_schemas,
+            integer: OnceCell::new(),
         };
         Some(FastValidator {
             root: builder.node(document, 0)?,
@@ -121,7 +124,7 @@ struct Rules {
     /// `type`, when present.
     types: Option<TypeSet>,
     /// `{"type": "integer"}`, asked for numbers when `types` allows integers but not numbers.
-    integer: Option<jsonschema::Validator>,
+    integer: Option<Arc<jsonschema::Validator>>,
     /// `properties`, `required`, `additionalProperties` (for object instances).
     object: Option<ObjectRules>,
     /// `items` as one schema (for array instances).
@@ -223,6 +226,8 @@ impl TypeSet {
 struct Builder<'c, 'a> {
     compile: &'c Compile<'a>,
     boolean_schemas: bool,
+    /// `{"type": "integer"}`, compiled once for every node that needs it.
+    integer: OnceCell<Option<Arc<jsonschema::Validator>>>,
 }
 
 impl Builder<'_, '_> {
@@ -251,13 +256,19 @@ impl Builder<'_, '_> {
                 "type" => {
                     let types = TypeSet::parse(value)?;
                     if types.integer && !types.number {
-                        rules.integer = Some((self.compile)(&integer_schema())?);
+                        let integer = self
+                            .integer
+                            .get_or_init(|| (self.compile)(&integer_schema()).map(Arc::new));
+                        rules.integer = Some(Arc::clone(integer.as_ref()?));
                     }
                     rules.types = Some(types);
                 }
-                "enum" if string_enum(value).is_some() => {
-                    rules.leaves.push(Leaf::StringEnum(string_enum(value)?));
-                }
+                "enum" => match string_enum(value) {
+                    Some(items) => rules.leaves.push(Leaf::StringEnum(items)),
+                    None => {
+                        rest.insert(keyword.clone(), value.clone());
+                    }
+                },
                 "minimum" | "maximum" if value.is_i64() => {
                     let lower = keyword == "minimum";
                     // Draft 4's boolean `exclusiveMinimum`/`exclusiveMaximum` modify the bound

@@ -79,9 +79,11 @@ impl LegacyValidator {
         with_object_value(capsule, |value| self.is_valid(value))
     }
 
-    /// [`validate`](Self::validate) of a capsule held as a map, without copying it.
-    pub fn validate_map(&self, capsule: &mut Map<String, Value>) -> Result<(), String> {
-        with_object_value(capsule, |value| self.validate(value))
+    /// The message [`validate`](Self::validate) gives for a capsule that
+    /// [`is_valid`](Self::is_valid) has already rejected, held as a map, without copying it and
+    /// without asking the fast validator again (`Ok` if `jsonschema` accepts it after all).
+    pub fn rejection_message_map(&self, capsule: &mut Map<String, Value>) -> Result<(), String> {
+        with_object_value(capsule, |value| first_error_message(&self.validator, value))
     }
 
     /// Validates a whole capsule. On failure returns exactly one message: the first error the
