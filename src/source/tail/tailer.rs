@@ -487,33 +487,40 @@ impl Tailer {
         let now = unix_now();
         let mut index = 0;
         while let Some(lineage) = self.lineages.get_mut(index) {
-            let probe = match &lineage.phase {
-                Phase::Reading(reader) if lineage.unconfirmed => reader
-                    .file
-                    .as_ref()
-                    .and_then(|file| file.try_clone().ok())
-                    .and_then(|file| FileProbe::of_open(lineage.path.clone(), file).ok()),
-                _ => {
-                    lineage.unconfirmed = false;
-                    None
-                }
-            };
-            let Some(mut probe) = probe else {
+            let Lineage {
+                unconfirmed,
+                phase,
+                path,
+                ..
+            } = lineage;
+            let Phase::Reading(reader) = phase else {
+                *unconfirmed = false;
                 index += 1;
                 continue;
             };
-            if probe.len == 0 {
-                // Nothing to read: at its end (so that it can be finished once rotated away).
-                if let Some(Lineage {
-                    phase: Phase::Reading(reader),
-                    ..
-                }) = self.lineages.get_mut(index)
-                {
-                    reader.at_eof = true;
-                }
+            if !*unconfirmed {
                 index += 1;
                 continue;
             }
+            // `check_truncations` has just taken its size, unless this pass's scan found it.
+            let known_empty = reader.last_stat.is_some_and(|(len, _)| len == 0);
+            let probe = if known_empty {
+                None
+            } else {
+                reader
+                    .file
+                    .as_ref()
+                    .and_then(|file| file.try_clone().ok())
+                    .and_then(|file| FileProbe::of_open(path.clone(), file).ok())
+            };
+            if known_empty || probe.as_ref().is_some_and(|probe| probe.len == 0) {
+                // Nothing to read: at its end (so that it can be finished once rotated away).
+                reader.at_eof = true;
+            }
+            let Some(mut probe) = probe.filter(|probe| probe.len > 0) else {
+                index += 1;
+                continue;
+            };
             // The lineage itself (the same file, being read) matches no rule.
             let identified = identify(&mut probe, &self.lineages, window_bytes);
             if identified == Identified::New {

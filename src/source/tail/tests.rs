@@ -235,24 +235,35 @@ fn a_copy_of_a_file_being_read_is_not_read() {
     assert_eq!(h.tailer().counters().copies_skipped, 1);
 }
 
-/// copytruncate: the copy is created, filled, then the original is truncated. A scan that sees
-/// the copy half written must not take it for a new file (that would read the whole copy again).
-#[test]
-fn a_copy_seen_half_written_is_not_read_again() {
+/// A harness (16-byte fingerprints) that has read the three lines of `a.log`, and that path.
+fn three_lines_read() -> (Harness, PathBuf) {
     let mut h = Harness::new(16);
     let log = h.path("a.log");
     append(&log, "original-1\noriginal-2\noriginal-3\n");
     assert_eq!(h.read().len(), 3);
+    (h, log)
+}
+
+/// Truncates the file at `path` to zero bytes, as logrotate's copytruncate does.
+fn truncate(path: &Path) {
+    OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .unwrap();
+}
+
+/// copytruncate: the copy is created, filled, then the original is truncated. A scan that sees
+/// the copy half written must not take it for a new file (that would read the whole copy again).
+#[test]
+fn a_copy_seen_half_written_is_not_read_again() {
+    let (mut h, log) = three_lines_read();
     let copy = h.path("a.1.log");
     let content = fs::read(&log).unwrap();
     fs::write(&copy, &content[..5]).unwrap();
     assert!(h.read().is_empty());
     fs::write(&copy, &content).unwrap();
-    OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(&log)
-        .unwrap();
+    truncate(&log);
     append(&log, "after-1\n");
     assert_eq!(h.read(), strings(&["after-1"]));
 }
@@ -262,10 +273,7 @@ fn a_copy_seen_half_written_is_not_read_again() {
 /// truncation) as the continuation of the truncated content.
 #[test]
 fn a_copy_seen_empty_is_not_read_again() {
-    let mut h = Harness::new(16);
-    let log = h.path("a.log");
-    append(&log, "original-1\noriginal-2\noriginal-3\n");
-    assert_eq!(h.read().len(), 3);
+    let (mut h, log) = three_lines_read();
     let copy = h.path("a.1.log");
     fs::write(&copy, "").unwrap();
     assert!(h.read().is_empty());
@@ -276,11 +284,7 @@ fn a_copy_seen_empty_is_not_read_again() {
     assert_eq!(h.read(), strings(&["original-4"]));
     assert_eq!(h.tailer().counters().copies_skipped, 1);
     // logrotate then truncates; the copy lacks original-4, which was read already.
-    OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(&log)
-        .unwrap();
+    truncate(&log);
     append(&log, "after-1\n");
     assert_eq!(h.read(), strings(&["after-1"]));
 }
