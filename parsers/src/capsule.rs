@@ -8,8 +8,10 @@
 //! 4. drop `clientValidated` and `isTruncated`;
 //! 5. set `uuid` from `recvFrom`, `seqId` and `dt` (a client `uuid` is always overwritten).
 
+mod document;
+
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -17,11 +19,13 @@ use serde_json::{Map, Value};
 
 use crate::datetime;
 use crate::format::{Captures, Field, FieldKind, LineFormat};
-use crate::json::{self, JsonError};
+use crate::json::{self, JsonError, JsonView};
 use crate::python;
 use crate::qson::{self, QsonError};
 use crate::useragent::{RenderedUserAgent, UserAgentCache, UserAgentError};
 use crate::uuid5;
+
+pub use document::DocumentCapsule;
 
 /// Keys the processor removes from every capsule before validation (dropped from the capsule
 /// schema in 2015, still sent by old clients).
@@ -105,12 +109,29 @@ impl std::error::Error for CapsuleError {}
 #[derive(Debug, Clone)]
 pub struct CapsuleParser {
     format: LineFormat,
+    /// The names of the format's fields that have a caster (all but `%o`), sorted, with their
+    /// [`sort_word`](crate::json::key_order::sort_word)s.
+    field_names: Vec<(String, u64)>,
 }
 
 impl CapsuleParser {
     /// A parser for lines of `format`.
     pub fn new(format: LineFormat) -> Self {
-        CapsuleParser { format }
+        let mut field_names: Vec<(String, u64)> = format
+            .fields()
+            .iter()
+            .filter(|field| field.kind != FieldKind::Omit)
+            .map(|field| {
+                let word = crate::json::key_order::sort_word(field.name.as_bytes());
+                (field.name.clone(), word)
+            })
+            .collect();
+        field_names.sort();
+        field_names.dedup();
+        CapsuleParser {
+            format,
+            field_names,
+        }
     }
 
     /// The compiled line format.
@@ -377,27 +398,31 @@ impl<'a> LineContext<'a> {
 }
 
 fn decode_capsule(kind: FieldKind, text: &str) -> Result<Map<String, Value>, CapsuleError> {
-    match kind {
-        FieldKind::Json => json::parse_object(text).map_err(CapsuleError::Json),
-        _ => {
-            let decode = |buffer: &mut Vec<u8>| {
-                let decoded = qson::decode_into(text, buffer).map_err(CapsuleError::Decode)?;
-                json::parse_object(decoded).map_err(CapsuleError::Json)
-            };
-            QSON_BUFFER
-                .try_with(|cell| match cell.try_borrow_mut() {
-                    Ok(mut buffer) => {
-                        let result = decode(&mut buffer);
-                        if buffer.capacity() > MAX_KEPT_QSON_BUFFER_BYTES {
-                            *buffer = Vec::new();
-                        }
-                        result
-                    }
-                    Err(_) => decode(&mut Vec::new()),
-                })
-                .unwrap_or_else(|_| decode(&mut Vec::new()))
-        }
+    with_decoded_capsule(kind, text, |decoded| {
+        json::parse_object(decoded).map_err(CapsuleError::Json)
+    })?
+}
+
+/// Runs `use_text` on the JSON text of a capsule field: `%j` as captured, `%q` percent-decoded
+/// into a per-thread buffer.
+fn with_decoded_capsule<T>(
+    kind: FieldKind,
+    text: &str,
+    use_text: impl FnOnce(&str) -> T,
+) -> Result<T, CapsuleError> {
+    if kind == FieldKind::Json {
+        return Ok(use_text(text));
     }
+    // The buffer is taken out of its slot while in use (a nested call finds it empty).
+    let mut buffer = QSON_BUFFER.try_with(Cell::take).unwrap_or_default();
+    let result = qson::decode_into(text, &mut buffer)
+        .map(use_text)
+        .map_err(CapsuleError::Decode);
+    if buffer.capacity() <= MAX_KEPT_QSON_BUFFER_BYTES {
+        // Fails only while the thread is exiting: then the buffer is simply dropped.
+        let _ = QSON_BUFFER.try_with(|slot| slot.set(buffer));
+    }
+    result
 }
 
 /// A per-thread buffer larger than this is given back to the allocator after use.
@@ -405,7 +430,7 @@ const MAX_KEPT_QSON_BUFFER_BYTES: usize = 1 << 20;
 
 thread_local! {
     /// Per-thread buffer for percent-decoded capsules: decoding a line allocates nothing.
-    static QSON_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static QSON_BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
 fn field_error(field: &Field, from_client: bool, message: impl Into<String>) -> CapsuleError {
@@ -537,16 +562,29 @@ fn cast_client_value(
 /// The capsule uuid (reference §3.2): uuid5 over `event://{recvFrom}/?seqId={seqId}&dt={dt}` with
 /// Python `str()` formatting; without `dt`, the ISO form of `timestamp`, or of the current time.
 fn capsule_uuid(capsule: &Map<String, Value>, now_unix_micros: i64) -> String {
-    let recv_from = capsule
-        .get("recvFrom")
-        .map_or(Cow::Borrowed("None"), py_str);
-    let seq_id = capsule.get("seqId").map_or(Cow::Borrowed("None"), py_str);
-    let dt = match capsule.get("dt") {
+    capsule_uuid_of(
+        [
+            capsule.get("recvFrom"),
+            capsule.get("seqId"),
+            capsule.get("dt"),
+            capsule.get("timestamp"),
+        ],
+        now_unix_micros,
+    )
+}
+
+/// [`capsule_uuid`] from the capsule's `recvFrom`, `seqId`, `dt` and `timestamp` members.
+fn capsule_uuid_of<'a, V: JsonView<'a>>(
+    [recv_from, seq_id, dt, timestamp]: [Option<V>; 4],
+    now_unix_micros: i64,
+) -> String {
+    let recv_from = recv_from.map_or(Cow::Borrowed("None"), py_str);
+    let seq_id = seq_id.map_or(Cow::Borrowed("None"), py_str);
+    let dt = match dt {
         Some(dt) if !is_falsy(dt) => py_str(dt),
         _ => Cow::Owned(
-            capsule
-                .get("timestamp")
-                .and_then(|ts| datetime::unix_value_to_iso(ts).ok())
+            timestamp
+                .and_then(|ts| datetime::unix_value_to_iso(&ts.to_value()).ok())
                 .unwrap_or_else(|| micros_to_iso(now_unix_micros)),
         ),
     };
@@ -555,13 +593,13 @@ fn capsule_uuid(capsule: &Map<String, Value>, now_unix_micros: i64) -> String {
 
 /// Python `str(value)`, borrowed for strings and for integers already in canonical form (the
 /// common `recvFrom`, `seqId` and `dt`).
-fn py_str(value: &Value) -> Cow<'_, str> {
-    match value {
-        Value::String(text) => Cow::Borrowed(text),
-        Value::Number(number) if is_canonical_unsigned(number.as_str()) => {
-            Cow::Borrowed(number.as_str())
-        }
-        other => Cow::Owned(python::py_str(other)),
+fn py_str<'a, V: JsonView<'a>>(value: V) -> Cow<'a, str> {
+    if let Some(text) = value.as_str() {
+        return Cow::Borrowed(text);
+    }
+    match value.number_text() {
+        Some(text) if is_canonical_unsigned(text) => Cow::Borrowed(text),
+        _ => Cow::Owned(python::py_str(&value.to_value())),
     }
 }
 
@@ -576,8 +614,11 @@ fn is_canonical_unsigned(text: &str) -> bool {
 }
 
 /// Python truthiness of a JSON value (the reference uses `event.get('dt') or ...`).
-fn is_falsy(value: &Value) -> bool {
-    match value {
+fn is_falsy<'a, V: JsonView<'a>>(value: V) -> bool {
+    if let Some(text) = value.as_str() {
+        return text.is_empty();
+    }
+    match &*value.to_value() {
         Value::Null => true,
         Value::Bool(b) => !b,
         Value::String(s) => s.is_empty(),
@@ -599,15 +640,15 @@ fn micros_to_iso(unix_micros: i64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::useragent::UserAgentParser;
     use std::sync::OnceLock;
 
-    const NOW: i64 = 1_793_491_200_000_000;
-    const CHROME: &str = "\"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/79.0.3945.88 Safari/537.36\"";
+    pub(super) const NOW: i64 = 1_793_491_200_000_000;
+    pub(super) const CHROME: &str = "\"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/79.0.3945.88 Safari/537.36\"";
 
-    fn user_agents() -> UserAgentCache {
+    pub(super) fn user_agents() -> UserAgentCache {
         static PARSER: OnceLock<Arc<UserAgentParser>> = OnceLock::new();
         let parser = PARSER
             .get_or_init(|| Arc::new(UserAgentParser::builtin().expect("vendored regexes load")));
@@ -620,7 +661,7 @@ mod tests {
         )
     }
 
-    fn line(capsule_json: &str, user_agent: &str) -> String {
+    pub(super) fn line(capsule_json: &str, user_agent: &str) -> String {
         let encoded: String = capsule_json
             .bytes()
             .map(|byte| match byte {

@@ -8,9 +8,17 @@
 //! rejected. See `docs/COMPATIBILITY.md`.
 //!
 //! Most texts are parsed by a faster direct parser (`fast_path`) that builds the very value
-//! serde_json would; serde_json parses the rest and is the source of every error.
+//! serde_json would; serde_json parses the rest and is the source of every error. The same
+//! tokenizer also fills a reusable [`Document`] (no `Value` tree), which the processor's common
+//! path validates ([`JsonView`]) and writes out directly.
 
+mod document;
 mod fast_path;
+pub mod key_order;
+mod view;
+
+pub use document::{Document, Items, JsonKind, Members, MembersWithWords, NewValue, NodeRef};
+pub use view::JsonView;
 
 use std::fmt;
 

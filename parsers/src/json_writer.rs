@@ -132,6 +132,24 @@ pub fn write_str(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
 }
 
+/// Appends `text`, which has no byte that needs escaping (no `"`, `\` or control character),
+/// as a JSON string literal: what [`write_str`] writes for it, without looking for escapes.
+/// Copied eight bytes at a time like [`write_str`], without `memcpy` calls.
+pub fn write_plain_str(out: &mut Vec<u8>, text: &str) {
+    let mut rest = text.as_bytes();
+    out.reserve(rest.len().saturating_add(2 + 8));
+    out.push(b'"');
+    while let Some((word, after)) = rest.split_first_chunk::<8>() {
+        out.extend_from_slice(word);
+        rest = after;
+    }
+    if !rest.is_empty() {
+        out.extend_from_slice(&padded_word(rest).to_le_bytes());
+        out.truncate(out.len().saturating_sub(8 - rest.len()));
+    }
+    out.push(b'"');
+}
+
 /// The (fewer than eight) `bytes` as a little-endian word, padded with `a` (a byte that needs no
 /// escaping) above them. Built from overlapping fixed-size loads, without a `memcpy` call.
 fn padded_word(bytes: &[u8]) -> u64 {
@@ -396,6 +414,14 @@ mod tests {
         #[test]
         fn identical_to_serde_json(value in any_json()) {
             prop_assert_eq!(written(&value), serde(&value));
+        }
+
+        #[test]
+        fn plain_strings_are_written_as_write_str_writes_them(text in "[^\"\\\\\\x00-\\x1f]{0,40}") {
+            let (mut plain, mut escaped) = (b"x".to_vec(), b"x".to_vec());
+            write_plain_str(&mut plain, &text);
+            write_str(&mut escaped, &text);
+            prop_assert_eq!(plain, escaped);
         }
     }
 }

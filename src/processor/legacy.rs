@@ -132,7 +132,7 @@ impl Worker<'_> {
     }
 
     /// The valid-event topic of `schema`, from the worker's cache when it was made before.
-    fn valid_topic(&mut self, schema: &str) -> Result<String, crate::topic::TopicError> {
+    pub(super) fn valid_topic(&mut self, schema: &str) -> Result<String, crate::topic::TopicError> {
         if let Some(topic) = self.valid_topics.get(schema) {
             return Ok(topic.clone());
         }

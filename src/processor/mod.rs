@@ -11,6 +11,7 @@
 
 mod event_platform;
 mod legacy;
+mod legacy_document;
 mod message_key;
 mod refused_record;
 mod settings;
@@ -20,6 +21,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use beacon_parsers::capsule::CapsuleParser;
+use beacon_parsers::json::Document;
 use beacon_parsers::useragent::{UserAgentCache, UserAgentParser};
 use serde_json::Value;
 
@@ -110,6 +112,7 @@ impl Processor {
                 self.settings.user_agent_cache_size,
             ),
             valid_topics: HashMap::new(),
+            document: Document::new(),
         }
     }
 
@@ -131,6 +134,8 @@ pub struct Worker<'a> {
     /// Valid-event topic per legacy schema name, as the topic template made it (bounded, see
     /// [`MAX_CACHED_TOPICS`]).
     valid_topics: HashMap<String, String>,
+    /// The document every ordinary legacy line is parsed into (reused, see `legacy_document`).
+    document: Document,
 }
 
 /// The most valid-event topics a worker remembers; the cache starts over when it is full (the
@@ -218,6 +223,9 @@ impl Worker<'_> {
                 &line,
                 clock,
             ));
+        }
+        if let Some(processed) = self.legacy_document(snapshot, &line, clock, lookup) {
+            return processed;
         }
         let decoded = match self.processor.parser.decode(&line) {
             Ok(decoded) => decoded,

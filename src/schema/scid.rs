@@ -5,6 +5,7 @@
 //! integer ≥ 1, and then the schema must be a string matching `^[./a-zA-Z0-9_-]{1,63}$`.
 //! Extraction borrows from the capsule and does not allocate unless it fails.
 
+use beacon_parsers::json::{JsonKind, NodeRef};
 use beacon_parsers::python::{py_str, py_type_name};
 use beacon_parsers::scid::is_valid_schema_name;
 use serde_json::{Map, Value};
@@ -42,6 +43,22 @@ pub fn extract_legacy_scid(capsule: &Map<String, Value>) -> Result<LegacyScid<'_
         }
     };
     Ok(LegacyScid { name, revision })
+}
+
+/// The SCID of a capsule held in a parsed document, when it is an ordinary one (no `meta`
+/// object, an integer revision of at least 1, a valid schema name): then it is what
+/// [`extract_legacy_scid`] gives. `None` for everything else, which that function must judge.
+pub fn ordinary_document_scid(capsule: NodeRef<'_>) -> Option<LegacyScid<'_>> {
+    if capsule.get("meta").map(NodeRef::kind) == Some(JsonKind::Object) {
+        return None;
+    }
+    let name = capsule.get("schema")?.as_str()?;
+    let revision_text = capsule.get("revision")?.number_text()?;
+    if revision_text.contains(['.', 'e', 'E']) {
+        return None;
+    }
+    let revision = revision_text.parse::<i64>().ok().filter(|r| *r >= 1)?;
+    is_valid_schema_name(name).then_some(LegacyScid { name, revision })
 }
 
 /// Checks a revision value: an integer (a JSON number written without `.`, `e` or `E`) that is

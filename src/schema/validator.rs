@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use beacon_parsers::json::NodeRef;
 use serde_json::{Map, Value};
 
 use super::capsule_schema::encapsulate;
@@ -72,6 +73,12 @@ impl LegacyValidator {
             Some(fast) => fast.is_valid(capsule),
             None => self.validator.is_valid(capsule),
         }
+    }
+
+    /// [`is_valid`](Self::is_valid) of a capsule held in a parsed document; `None` when this
+    /// schema has no fast validator (then only a `Value` can be checked).
+    pub fn is_valid_document(&self, capsule: NodeRef<'_>) -> Option<bool> {
+        self.fast.as_ref().map(|fast| fast.is_valid_view(capsule))
     }
 
     /// [`is_valid`](Self::is_valid) of a capsule held as a map, without copying it.

@@ -24,40 +24,65 @@ pub const MAX_DEPTH: usize = 100;
 /// Parses `text` as one JSON value surrounded by optional whitespace, or returns `None` when
 /// serde_json must decide (see the module docs).
 pub fn parse(text: &str) -> Option<Value> {
-    let mut parser = Parser {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-        depth: 0,
-    };
+    let mut parser = Parser::new(text);
     parser.skip_whitespace();
     let value = parser.value()?;
     parser.skip_whitespace();
     (parser.at == parser.bytes.len()).then_some(value)
 }
 
-struct Parser<'a> {
+/// The tokenizer, shared with the document parser (`super::document`), and the `Value` builder.
+pub(super) struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
     /// Offset of the next byte to read (always a char boundary between tokens).
-    at: usize,
+    pub(super) at: usize,
     /// Arrays and objects currently open.
     depth: usize,
 }
 
-impl Parser<'_> {
-    fn peek(&self) -> Option<u8> {
+/// A string token: its text is a plain slice of the input, or had escapes and was unescaped.
+pub(super) enum StringToken {
+    /// The text is `input[start..end]`, without escapes.
+    Plain { start: usize, end: usize },
+    /// The unescaped text was appended to the caller's buffer.
+    Escaped,
+}
+
+/// A number token: `input[start..end]`, and whether it has neither fraction nor exponent.
+pub(super) struct NumberToken {
+    pub(super) start: usize,
+    pub(super) end: usize,
+    pub(super) integer: bool,
+}
+
+impl<'a> Parser<'a> {
+    pub(super) fn new(text: &'a str) -> Self {
+        Parser {
+            text,
+            bytes: text.as_bytes(),
+            at: 0,
+            depth: 0,
+        }
+    }
+
+    /// The input text.
+    pub(super) fn text(&self) -> &'a str {
+        self.text
+    }
+
+    pub(super) fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
 
-    fn next_byte(&mut self) -> Option<u8> {
+    pub(super) fn next_byte(&mut self) -> Option<u8> {
         let byte = self.peek()?;
         self.at += 1;
         Some(byte)
     }
 
     /// JSON whitespace, as serde_json defines it.
-    fn skip_whitespace(&mut self) {
+    pub(super) fn skip_whitespace(&mut self) {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
             self.at += 1;
         }
@@ -77,17 +102,29 @@ impl Parser<'_> {
     }
 
     fn literal(&mut self, word: &[u8], value: Value) -> Option<Value> {
+        self.keyword(word)?;
+        Some(value)
+    }
+
+    /// Consumes `word` (`true`, `false` or `null`), which must come next.
+    pub(super) fn keyword(&mut self, word: &[u8]) -> Option<()> {
         let end = self.at.checked_add(word.len())?;
         if self.bytes.get(self.at..end)? != word {
             return None;
         }
         self.at = end;
-        Some(value)
+        Some(())
     }
 
-    fn enter(&mut self) -> Option<()> {
+    /// Opens an array or object: `None` past [`MAX_DEPTH`].
+    pub(super) fn enter(&mut self) -> Option<()> {
         self.depth += 1;
         (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    /// Closes an array or object.
+    pub(super) fn leave(&mut self) {
+        self.depth -= 1;
     }
 
     /// An object. Its members are collected in order and the map is built from them in one go
@@ -174,20 +211,30 @@ impl Parser<'_> {
 
     /// A string token (the next byte is its opening quote).
     fn string(&mut self) -> Option<String> {
+        let mut escaped = String::new();
+        match self.string_token(&mut escaped)? {
+            // Both ends are ASCII bytes, hence char boundaries.
+            StringToken::Plain { start, end } => Some(self.text.get(start..end)?.to_owned()),
+            StringToken::Escaped => Some(escaped),
+        }
+    }
+
+    /// A string token (the next byte is its opening quote). The text of a string with escapes
+    /// is appended, unescaped, to `escaped`.
+    pub(super) fn string_token(&mut self, escaped: &mut String) -> Option<StringToken> {
         let start = self.at + 1;
         let end = start + self.plain_run(start);
         match self.peek_at(end)? {
             b'"' => {
-                // Both ends are ASCII bytes, hence char boundaries.
-                let text = self.text.get(start..end)?.to_owned();
                 self.at = end + 1;
-                Some(text)
+                Some(StringToken::Plain { start, end })
             }
             b'\\' => {
-                let mut text = String::with_capacity(end - start + 16);
-                text.push_str(self.text.get(start..end)?);
+                escaped.reserve(end - start + 16);
+                escaped.push_str(self.text.get(start..end)?);
                 self.at = end;
-                self.escaped_rest(text)
+                self.escaped_rest(escaped)?;
+                Some(StringToken::Escaped)
             }
             // A raw control character: serde_json rejects it.
             _ => None,
@@ -198,12 +245,12 @@ impl Parser<'_> {
         self.bytes.get(offset).copied()
     }
 
-    /// The rest of a string that has escapes: `text` holds what was read so far and the next
-    /// byte is a backslash.
-    fn escaped_rest(&mut self, mut text: String) -> Option<String> {
+    /// The rest of a string that has escapes, appended to `text` (which holds what was read so
+    /// far); the next byte is a backslash.
+    fn escaped_rest(&mut self, text: &mut String) -> Option<()> {
         loop {
             match self.next_byte()? {
-                b'"' => return Some(text),
+                b'"' => return Some(()),
                 b'\\' => {
                     let unescaped = match self.next_byte()? {
                         b'"' => '"',
@@ -242,6 +289,31 @@ impl Parser<'_> {
 
     /// A number token, with the text serde_json's `arbitrary_precision` keeps.
     fn number(&mut self) -> Option<Number> {
+        let NumberToken {
+            start,
+            end,
+            integer,
+        } = self.number_token()?;
+        let text = self.text.get(start..end)?;
+        if integer {
+            // serde_json makes these from a u64 or an i64 (`-0` stays text): the same digits.
+            if !text.starts_with('-') {
+                if let Ok(unsigned) = text.parse::<u64>() {
+                    return Some(Number::from(unsigned));
+                }
+            } else if text != "-0" {
+                if let Ok(signed) = text.parse::<i64>() {
+                    return Some(Number::from(signed));
+                }
+            }
+        }
+        // Big integers, fractions and exponents: serde_json's own number parser normalises the
+        // text (`1E5` is kept as `1e+5`) exactly as in a whole-document parse.
+        Number::from_str(text).ok()
+    }
+
+    /// A number token (the next byte is `-` or a digit), checked against JSON's grammar.
+    pub(super) fn number_token(&mut self) -> Option<NumberToken> {
         let start = self.at;
         let negative = self.peek() == Some(b'-');
         if negative {
@@ -271,22 +343,11 @@ impl Parser<'_> {
             self.require_digits()?;
             integer = false;
         }
-        let text = self.text.get(start..self.at)?;
-        if integer {
-            // serde_json makes these from a u64 or an i64 (`-0` stays text): the same digits.
-            if !negative {
-                if let Ok(unsigned) = text.parse::<u64>() {
-                    return Some(Number::from(unsigned));
-                }
-            } else if text != "-0" {
-                if let Ok(signed) = text.parse::<i64>() {
-                    return Some(Number::from(signed));
-                }
-            }
-        }
-        // Big integers, fractions and exponents: serde_json's own number parser normalises the
-        // text (`1E5` is kept as `1e+5`) exactly as in a whole-document parse.
-        Number::from_str(text).ok()
+        Some(NumberToken {
+            start,
+            end: self.at,
+            integer,
+        })
     }
 
     fn skip_digits(&mut self) {
@@ -305,7 +366,7 @@ impl Parser<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -413,7 +474,8 @@ mod tests {
         }
     }
 
-    fn json_text() -> impl Strategy<Value = String> {
+    /// JSON texts of every kind, with whitespace, escapes, duplicate keys and odd numbers.
+    pub(in crate::json) fn json_text() -> impl Strategy<Value = String> {
         let leaf = prop_oneof![
             Just("null".to_owned()),
             Just("true".to_owned()),
