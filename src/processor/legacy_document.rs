@@ -17,8 +17,12 @@ use crate::catalog::CatalogSnapshot;
 use crate::record::{Outcome, OutputRecord};
 use crate::schema::{ordinary_document_scid, LegacyValidator, SchemaPoll};
 
-use super::legacy::serialize_with;
+use super::validator_memo::ValidatorMemo;
 use super::{Clock, Lookup, Processed, Worker};
+
+/// Room for what the output has beyond the document's text: punctuation of the members added
+/// to the capsule, escapes.
+const PAYLOAD_SLACK_BYTES: usize = 128;
 
 impl Worker<'_> {
     /// The record of `line` when it is a valid, ordinary legacy capsule; `None` when the line
@@ -31,14 +35,24 @@ impl Worker<'_> {
         lookup: Lookup,
     ) -> Option<Processed> {
         let mut document = std::mem::take(&mut self.document);
-        let processed = self.legacy_in_document(&mut document, snapshot, line, clock, lookup);
+        let mut validators = std::mem::take(&mut self.validators);
+        let processed = self.legacy_in_document(
+            &mut document,
+            &mut validators,
+            snapshot,
+            line,
+            clock,
+            lookup,
+        );
         self.document = document;
+        self.validators = validators;
         processed
     }
 
     fn legacy_in_document(
         &mut self,
         document: &mut Document,
+        validators: &mut ValidatorMemo,
         snapshot: &CatalogSnapshot,
         line: &str,
         clock: Clock,
@@ -58,13 +72,29 @@ impl Worker<'_> {
         }
         let scid = ordinary_document_scid(capsule)?;
         let registry = &snapshot.registry;
-        let validator: Arc<LegacyValidator> = match lookup {
-            Lookup::Poll => match registry.poll_legacy_validator(scid.name, scid.revision) {
-                SchemaPoll::Ready(validator) => validator,
-                SchemaPoll::Pending(ticket) => return Some(Processed::Pending(ticket)),
-                SchemaPoll::Failed(_) => return None,
-            },
-            Lookup::Block => registry.legacy_validator(scid.name, scid.revision).ok()?,
+        // Borrowed from the memo: no reference count shared with the other workers is touched.
+        let not_memoised: Arc<LegacyValidator>;
+        let validator: &LegacyValidator = match validators.position(scid.name, scid.revision) {
+            Some(index) => validators.at(index)?,
+            None => {
+                let found = match lookup {
+                    Lookup::Poll => {
+                        match registry.poll_legacy_validator(scid.name, scid.revision) {
+                            SchemaPoll::Ready(validator) => validator,
+                            SchemaPoll::Pending(ticket) => return Some(Processed::Pending(ticket)),
+                            SchemaPoll::Failed(_) => return None,
+                        }
+                    }
+                    Lookup::Block => registry.legacy_validator(scid.name, scid.revision).ok()?,
+                };
+                match validators.remember(found) {
+                    Ok(index) => validators.at(index)?,
+                    Err(found) => {
+                        not_memoised = found;
+                        &not_memoised
+                    }
+                }
+            }
         };
         // Validated with the user agent as the `null` placeholder, as on the general path.
         if !validator.is_valid_document(capsule)? {
@@ -91,10 +121,16 @@ impl Worker<'_> {
             .settings
             .message_key
             .uuid_key_text(capsule.get("uuid").and_then(NodeRef::as_str));
-        let payload = serialize_with(|out| match &parsed_user_agent {
-            Some(parsed) => capsule.write_json_substituting(out, USER_AGENT_KEY, parsed.json()),
-            None => capsule.write_json(out),
-        });
+        // Written straight into the record's buffer, sized from the document's text (which
+        // holds nearly all of the output's bytes): usually no copy and no regrowth.
+        let user_agent_json = parsed_user_agent.as_ref().map(|parsed| parsed.json());
+        let mut payload = Vec::with_capacity(
+            document.text_bytes() + user_agent_json.map_or(0, str::len) + PAYLOAD_SLACK_BYTES,
+        );
+        match user_agent_json {
+            Some(json) => capsule.write_json_substituting(&mut payload, USER_AGENT_KEY, json),
+            None => capsule.write_json(&mut payload),
+        }
         Some(Processed::Record(OutputRecord {
             topic,
             schema: Some(name.to_owned()),

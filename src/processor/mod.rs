@@ -15,6 +15,7 @@ mod legacy_document;
 mod message_key;
 mod refused_record;
 mod settings;
+mod validator_memo;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -28,6 +29,7 @@ use serde_json::Value;
 use crate::catalog::{Catalog, CatalogSnapshot};
 use crate::record::OutputRecord;
 use crate::schema::FetchTicket;
+use validator_memo::ValidatorMemo;
 
 pub use message_key::MessageKey;
 pub use settings::{LegacyConversion, ProcessorSettings};
@@ -113,6 +115,7 @@ impl Processor {
             ),
             valid_topics: HashMap::new(),
             document: Document::new(),
+            validators: ValidatorMemo::default(),
         }
     }
 
@@ -136,6 +139,8 @@ pub struct Worker<'a> {
     valid_topics: HashMap<String, String>,
     /// The document every ordinary legacy line is parsed into (reused, see `legacy_document`).
     document: Document,
+    /// The legacy validators of the current batch.
+    validators: ValidatorMemo,
 }
 
 /// The most valid-event topics a worker remembers; the cache starts over when it is full (the
@@ -157,6 +162,7 @@ impl Worker<'_> {
         clock: Clock,
     ) -> OutputRecord {
         let snapshot = self.processor.catalog.snapshot();
+        self.validators.clear();
         match self.process(&snapshot, raw, overlong_bytes, clock, Lookup::Block) {
             Processed::Record(record) => record,
             // Blocking lookups never report pending; treat it as a fetch that did not finish.
@@ -172,6 +178,7 @@ impl Worker<'_> {
         clock: Clock,
     ) -> Vec<OutputRecord> {
         let snapshot = self.processor.catalog.snapshot();
+        self.validators.clear();
         let mut records: Vec<Option<OutputRecord>> = Vec::new();
         let mut deferred: Vec<(usize, &'l [u8], Option<u64>, FetchTicket)> = Vec::new();
         for (index, (raw, overlong)) in lines.enumerate() {

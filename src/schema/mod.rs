@@ -59,7 +59,7 @@ pub use event_schema::EventSchema;
 pub use fetch_ticket::{FetchTicket, SchemaPoll};
 pub use legacy_dir::LegacyDirSource;
 pub use memory_source::InMemorySchemaSource;
-pub use registry::{schema_cache_counts, SchemaRegistry};
+pub use registry::{count_memoised_cache_hits, schema_cache_counts, SchemaRegistry};
 pub use scid::{extract_legacy_scid, ordinary_document_scid, LegacyScid};
 pub use settings::{
     SchemaRegistrySettings, SchemaSettingsError, SchemaSettingsProblem, SchemaSourceSettings,

@@ -82,6 +82,15 @@ pub fn schema_cache_counts() -> (u64, u64) {
     )
 }
 
+/// Counts `hits` schema lookups that a caller answered from its own short-lived copy of what
+/// this registry gave it (e.g. a worker's per-batch memo), so that the metric still counts
+/// every lookup.
+pub fn count_memoised_cache_hits(hits: u64) {
+    if hits > 0 {
+        CACHE_HITS.fetch_add(hits, Ordering::Relaxed);
+    }
+}
+
 /// The registry's state, shared with its background lookups.
 struct Shared {
     chain: Arc<SourceChain>,

@@ -136,6 +136,12 @@ impl Document {
         }
     }
 
+    /// The bytes of text the document holds (parsed text and added or unescaped text): about
+    /// the size of the document written out.
+    pub fn text_bytes(&self) -> usize {
+        self.source.len() + self.arena.len()
+    }
+
     /// The top-level value, if a text was parsed.
     pub fn root(&self) -> Option<NodeRef<'_>> {
         self.root.map(|index| NodeRef { doc: self, index })
@@ -161,7 +167,7 @@ impl Document {
         };
         let run = self.members.get(start..start + len).unwrap_or_default();
         let word = sort_word(key.as_bytes());
-        match run.binary_search_by(|m| compare_keys(self.text(m.key), m.word, key, word)) {
+        match run.binary_search_by(|m| self.compare_member(m, key, word)) {
             Ok(found) => {
                 if let Some(slot) = self.members.get_mut(start + found) {
                     *slot = member;
@@ -191,7 +197,7 @@ impl Document {
             let key = self.push_arena(key);
             added.push(Member { key, word, value });
         }
-        added.sort_by(|a, b| compare_keys(self.text(a.key), a.word, self.text(b.key), b.word));
+        added.sort_by(|a, b| self.compare_member(a, self.text(b.key), b.word));
         let (start, len) = (start as usize, len as usize);
         let new_start = self.members.len();
         let mut old = start;
@@ -201,8 +207,10 @@ impl Document {
             let Some(kept) = kept else {
                 break;
             };
-            let kept_key = self.text(kept.key);
-            if remove.contains(&kept_key) {
+            let removed = remove
+                .iter()
+                .any(|key| kept.key.len as usize == key.len() && self.text(kept.key) == *key);
+            if removed {
                 old += 1;
                 continue;
             }
@@ -211,7 +219,7 @@ impl Document {
                 old += 1;
                 continue;
             };
-            match compare_keys(kept_key, kept.word, self.text(next.key), next.word) {
+            match self.compare_member(&kept, self.text(next.key), next.word) {
                 Ordering::Less => {
                     self.members.push(kept);
                     old += 1;
@@ -242,7 +250,7 @@ impl Document {
         let mut last = first;
         additions.next();
         while let Some(&&next) = additions.peek() {
-            if self.text(next.key) != self.text(first.key) {
+            if next.word != first.word || self.text(next.key) != self.text(first.key) {
                 break;
             }
             last = next;
@@ -368,6 +376,15 @@ impl Document {
                     len: to_u32(members.len()),
                 })
             }
+        }
+    }
+
+    /// Orders `member`'s key against `key` (whose [`sort_word`] is `word`), looking at the key's
+    /// text only when the words are equal.
+    fn compare_member(&self, member: &Member, key: &str, word: u64) -> Ordering {
+        match member.word.cmp(&word) {
+            Ordering::Equal => compare_keys(self.text(member.key), member.word, key, word),
+            unequal => unequal,
         }
     }
 
@@ -729,9 +746,7 @@ impl<'d> NodeRef<'d> {
         let run = self.doc.member_run(start, len);
         let word = sort_word(key.as_bytes());
         let found = run
-            .binary_search_by(|member| {
-                compare_keys(self.doc.text(member.key), member.word, key, word)
-            })
+            .binary_search_by(|member| self.doc.compare_member(member, key, word))
             .ok()?;
         run.get(found).map(|member| self.at(member.value))
     }
