@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::defaults::DefaultsPlan;
 use super::document::json_kind;
 use super::error::SchemaCompileError;
-use super::fast_validator::FastValidator;
+use super::fast_validator::{FastValidator, Formats};
 use super::first_error::first_error_message;
 use super::formats::is_ajv_uuid;
 use super::schema_pointer::property_schema;
@@ -68,7 +68,9 @@ impl EventSchema {
         let validator = full
             .build(&document)
             .map_err(|error| SchemaCompileError::Library(error.to_string()))?;
-        let fast = FastValidator::build(&document, draft, &|part| options().build(part).ok());
+        let fast = FastValidator::build(&document, draft, Formats::Validated, &|part| {
+            options().build(part).ok()
+        });
         let id_keyword = if draft == Draft::Draft4 { "id" } else { "$id" };
         let id = document
             .get(id_keyword)

@@ -69,6 +69,16 @@ pub const WHOLE_DOCUMENT_KEYWORDS: [&str; 5] = [
 /// validator the fast one stands in for; `None` when it does not compile.
 pub type Compile<'a> = dyn Fn(&Value) -> Option<jsonschema::Validator> + 'a;
 
+/// Whether the full validator checks `format` keywords (`should_validate_formats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Formats {
+    /// Formats are checked: `format` keywords go to the small `jsonschema` validators.
+    Validated,
+    /// Formats are annotations only: `format` keywords are ignored, as the full validator
+    /// ignores them.
+    Annotations,
+}
+
 /// A fast validity check equivalent to one compiled `jsonschema` validator (see the module
 /// docs). Cheap to share between threads.
 #[derive(Debug)]
@@ -85,6 +95,7 @@ impl FastValidator {
     pub fn build(
         document: &Value,
         draft: jsonschema::Draft,
+        formats: Formats,
         compile: &Compile<'_>,
     ) -> Option<Self> {
         let boolean_schemas = match draft {
@@ -97,6 +108,7 @@ impl FastValidator {
         }
         let builder = Builder {
             compile,
+            formats,
             boolean_schemas,
             integer: OnceCell::new(),
         };
@@ -158,6 +170,9 @@ enum Leaf {
     },
     /// `minLength` or `maxLength`, in code points.
     Length { limit: u64, lower: bool },
+    /// A `pattern` written only with constructs that mean the same in ECMA 262 and in the
+    /// `regex` crate (see [`plain_pattern`]).
+    Pattern(regex::Regex),
 }
 
 #[derive(Debug)]
@@ -232,6 +247,7 @@ impl TypeSet {
 
 struct Builder<'c, 'a> {
     compile: &'c Compile<'a>,
+    formats: Formats,
     boolean_schemas: bool,
     /// `{"type": "integer"}`, compiled once for every node that needs it.
     integer: OnceCell<Option<Arc<jsonschema::Validator>>>,
@@ -318,6 +334,11 @@ impl Builder<'_, '_> {
                         lower: keyword == "minLength",
                     });
                 }
+                "pattern" if value.as_str().and_then(plain_pattern).is_some() => {
+                    rules
+                        .leaves
+                        .push(Leaf::Pattern(value.as_str().and_then(plain_pattern)?));
+                }
                 "items" if !value.is_array() => {
                     rules.items = Some(self.node(value, depth + 1)?);
                 }
@@ -325,6 +346,7 @@ impl Builder<'_, '_> {
                 "additionalItems" if object.get("items").is_some_and(|i| !i.is_array()) => {}
                 "properties" | "required" | "additionalProperties" if walk_properties => {}
                 keyword if IGNORED_KEYWORDS.contains(&keyword) => {}
+                "format" if self.formats == Formats::Annotations => {}
                 _ => {
                     rest.insert(keyword.clone(), value.clone());
                 }
@@ -412,6 +434,22 @@ impl Builder<'_, '_> {
             additional,
         }))
     }
+}
+
+/// `pattern` compiled with the `regex` crate when it uses nothing but ASCII letters and digits,
+/// `_`, `-`, `:`, `/`, anchors (`^`, `$`), bracketed classes, groups, alternation and
+/// quantifiers: no escapes, no `.`, no flags. Such a pattern matches the same strings in ECMA 262
+/// (what JSON Schema specifies, and what `jsonschema` translates into its engine) and here: the
+/// differences between the dialects (`\d`, `\w`, `\s`, `.`, `$` before a newline in other
+/// dialects, lookaround, backreferences) all need a character excluded here.
+fn plain_pattern(pattern: &str) -> Option<regex::Regex> {
+    let plain = pattern
+        .bytes()
+        .all(|byte| byte.is_ascii_alphanumeric() || b"_-:/^$[]{},+*?|()".contains(&byte));
+    if !plain {
+        return None;
+    }
+    regex::Regex::new(pattern).ok()
 }
 
 /// The items of an `enum` that lists only strings.
@@ -564,6 +602,7 @@ impl Leaf {
                 }
                 None => true,
             },
+            Leaf::Pattern(regex) => instance.as_str().is_none_or(|text| regex.is_match(text)),
             Leaf::Length { limit, lower } => match instance.as_str() {
                 Some(text) => {
                     let length = text.chars().count() as u64;
@@ -653,7 +692,14 @@ mod tests {
         draft: Draft,
     ) -> Option<(jsonschema::Validator, Option<FastValidator>)> {
         let full = options(draft).build(document).ok()?;
-        let fast = FastValidator::build(document, draft, &|part| options(draft).build(part).ok());
+        let formats = if draft == Draft::Draft4 {
+            Formats::Annotations
+        } else {
+            Formats::Validated
+        };
+        let fast = FastValidator::build(document, draft, formats, &|part| {
+            options(draft).build(part).ok()
+        });
         Some((full, fast))
     }
 
@@ -743,18 +789,38 @@ mod tests {
         let compile = |part: &Value| options(Draft::Draft7).build(part).ok();
         let with_ref =
             json!({"properties": {"a": {"$ref": "#/definitions/x"}}, "definitions": {"x": {}}});
-        assert!(FastValidator::build(&with_ref, Draft::Draft7, &compile).is_none());
-        assert!(FastValidator::build(&json!({}), Draft::Draft201909, &compile).is_none());
+        assert!(
+            FastValidator::build(&with_ref, Draft::Draft7, Formats::Validated, &compile).is_none()
+        );
+        assert!(
+            FastValidator::build(&json!({}), Draft::Draft201909, Formats::Validated, &compile)
+                .is_none()
+        );
         let unevaluated = json!({"properties": {"a": {}}, "unevaluatedProperties": false});
-        assert!(FastValidator::build(&unevaluated, Draft::Draft7, &compile).is_none());
+        assert!(
+            FastValidator::build(&unevaluated, Draft::Draft7, Formats::Validated, &compile)
+                .is_none()
+        );
         let draft4 = |part: &Value| options(Draft::Draft4).build(part).ok();
-        assert!(FastValidator::build(&json!({"items": true}), Draft::Draft4, &draft4).is_none());
-        assert!(FastValidator::build(&json!({"items": true}), Draft::Draft7, &compile).is_some());
+        assert!(FastValidator::build(
+            &json!({"items": true}),
+            Draft::Draft4,
+            Formats::Validated,
+            &draft4
+        )
+        .is_none());
+        assert!(FastValidator::build(
+            &json!({"items": true}),
+            Draft::Draft7,
+            Formats::Validated,
+            &compile
+        )
+        .is_some());
         let mut deep = json!({"type": "string"});
         for _ in 0..=MAX_DEPTH {
             deep = json!({"properties": {"a": deep}});
         }
-        assert!(FastValidator::build(&deep, Draft::Draft7, &compile).is_none());
+        assert!(FastValidator::build(&deep, Draft::Draft7, Formats::Validated, &compile).is_none());
     }
 
     fn read_schema(path: &Path) -> Value {
@@ -841,6 +907,9 @@ mod tests {
                 (0_u64..3).prop_map(|n| ("minLength", json!(n))),
                 (0_u64..3).prop_map(|n| ("maxLength", json!(n))),
                 Just(("pattern", json!("^[a-c]+$"))),
+                Just(("pattern", json!("b{2,}|^(a|c)[0-9a-f]*$"))),
+                Just(("pattern", json!("^[^b]"))),
+                Just(("pattern", json!("\\d|a.c"))),
                 Just(("format", json!("date-time"))),
                 Just(("description", json!("annotation"))),
                 Just(("uniqueItems", json!(true))),
@@ -944,8 +1013,20 @@ mod tests {
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
             number(),
-            prop::sample::select(vec!["", "x", "abc", "abcd", "2020-01-01T00:00:00Z", "nope"])
-                .prop_map(|s| Value::String(s.to_owned())),
+            prop::sample::select(vec![
+                "",
+                "x",
+                "abc",
+                "abcd",
+                "2020-01-01T00:00:00Z",
+                "nope",
+                "a0f",
+                "bb",
+                "ab\n",
+                "c\u{e9}9",
+                "1"
+            ])
+            .prop_map(|s| Value::String(s.to_owned())),
         ];
         leaf.prop_recursive(3, 32, 5, |inner| {
             prop_oneof![
@@ -1006,8 +1087,10 @@ mod tests {
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
             number(),
-            prop::sample::select(vec!["", "x", "é", "ab", "abc", "abcd", "éé"])
-                .prop_map(|s| Value::String(s.to_owned())),
+            prop::sample::select(vec![
+                "", "x", "é", "ab", "abc", "abcd", "éé", "a0f", "bb", "ab\n", "c9", "9", "a\nc"
+            ])
+            .prop_map(|s| Value::String(s.to_owned())),
         ]
     }
 

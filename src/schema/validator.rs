@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::capsule_schema::encapsulate;
 use super::draft3::draft3_to_draft4;
 use super::error::SchemaCompileError;
-use super::fast_validator::FastValidator;
+use super::fast_validator::{FastValidator, Formats};
 use super::first_error::first_error_message;
 
 /// The draft-4 document a legacy event schema is validated with: the encapsulated, converted
@@ -46,9 +46,12 @@ impl LegacyValidator {
         };
         let validator =
             build(&document).map_err(|error| SchemaCompileError::Library(error.to_string()))?;
-        let fast = FastValidator::build(&document, jsonschema::Draft::Draft4, &|part| {
-            build(part).ok()
-        });
+        let fast = FastValidator::build(
+            &document,
+            jsonschema::Draft::Draft4,
+            Formats::Annotations,
+            &|part| build(part).ok(),
+        );
         Ok(Self {
             name: name.to_owned(),
             revision,
