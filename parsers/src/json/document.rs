@@ -74,6 +74,9 @@ pub struct Document {
     root: Option<u32>,
 }
 
+/// Objects with at most this many members are searched in order rather than by bisection.
+const LINEAR_LOOKUP_MEMBERS: usize = 24;
+
 /// Buffers of a document grown past this many bytes are given back after the line.
 const MAX_KEPT_BYTES: usize = 1 << 20;
 
@@ -745,6 +748,22 @@ impl<'d> NodeRef<'d> {
         };
         let run = self.doc.member_run(start, len);
         let word = sort_word(key.as_bytes());
+        if run.len() <= LINEAR_LOOKUP_MEMBERS {
+            // A short run is scanned in order: one predictable word comparison per member
+            // beats a binary search's mispredicted branches.
+            for member in run {
+                if member.word < word {
+                    continue;
+                }
+                match self.doc.compare_member(member, key, word) {
+                    Ordering::Equal => return Some(self.at(member.value)),
+                    // Equal words with a smaller tail: a later member may still match.
+                    Ordering::Less => {}
+                    Ordering::Greater => return None,
+                }
+            }
+            return None;
+        }
         let found = run
             .binary_search_by(|member| self.doc.compare_member(member, key, word))
             .ok()?;
@@ -1017,6 +1036,27 @@ mod tests {
         #[test]
         fn agrees_with_serde_json_on_any_text(text in any::<String>()) {
             agrees(&text)?;
+        }
+
+        #[test]
+        fn lookups_find_what_the_map_has(
+            keys in prop::collection::vec("(abcdefgh)?[a-c]{0,3}", 0..40),
+            probes in prop::collection::vec("(abcdefgh)?[a-c]{0,3}", 0..10),
+        ) {
+            let members: Vec<String> = keys
+                .iter()
+                .enumerate()
+                .map(|(index, key)| format!("\"{key}\":{index}"))
+                .collect();
+            let text = format!("{{{}}}", members.join(","));
+            let mut doc = Document::new();
+            prop_assert!(doc.parse(&text));
+            let expected: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            let root = doc.root();
+            for key in keys.iter().chain(&probes) {
+                let found = root.and_then(|root| root.get(key)).map(NodeRef::to_value);
+                prop_assert_eq!(found.as_ref(), expected.get(key), "{} in {}", key, text);
+            }
         }
 
         #[test]
