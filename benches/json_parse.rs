@@ -1,5 +1,6 @@
 //! Stage 3: parsing the decoded capsule text into a JSON object (`json::parse_object`,
-//! serde_json with `arbitrary_precision`), on the decoded capsules of the generated lines.
+//! serde_json with `arbitrary_precision`), on the decoded capsules of the generated lines; and
+//! into the reusable flat `json::Document` the processor's common path uses (`document`).
 
 mod common;
 
@@ -22,6 +23,14 @@ fn json_parse(c: &mut Criterion) {
         b.iter(|| {
             for text in &decoded {
                 let _ = black_box(json::parse_object(black_box(text)));
+            }
+        });
+    });
+    let mut document = json::Document::new();
+    group.bench_function("document", |b| {
+        b.iter(|| {
+            for text in &decoded {
+                black_box(document.parse(black_box(text)));
             }
         });
     });

@@ -1,12 +1,14 @@
 //! Stage 6: serialising a parsed capsule as compact JSON, the payload of every output record:
 //! with `serde_json::to_vec` (the full capsule), with the processor's own writer on the same
 //! capsule (`json_writer::write_object`), and as the processor does it (`LegacyCapsule::write_json`,
-//! user agent pre-rendered). All three write the same bytes.
+//! user agent pre-rendered). All three write the same bytes. `document` writes the same
+//! capsules held in `json::Document`s (the processor's common path), user agent included.
 
 mod common;
 
 use std::hint::black_box;
 
+use beacon_parsers::json::Document;
 use beacon_parsers::json_writer;
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -37,6 +39,26 @@ fn serialize(c: &mut Criterion) {
             for capsule in &legacy {
                 out.clear();
                 black_box(capsule).write_json(&mut out);
+                black_box(&out);
+            }
+        });
+    });
+    let documents: Vec<Document> = capsules
+        .iter()
+        .map(|capsule| {
+            let mut document = Document::new();
+            let text = serde_json::to_string(capsule).unwrap_or_default();
+            assert!(document.parse(&text));
+            document
+        })
+        .collect();
+    group.bench_function("document", |b| {
+        b.iter(|| {
+            for document in &documents {
+                out.clear();
+                if let Some(root) = black_box(document).root() {
+                    root.write_json(&mut out);
+                }
                 black_box(&out);
             }
         });

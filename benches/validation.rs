@@ -6,13 +6,15 @@
 //! `{schema}/jsonschema` is the baseline of the same run: the `jsonschema` validator of the
 //! encapsulated schema alone (`is_valid`), which the registry used before the fast validator
 //! (`src/schema/fast_validator.rs`); `{schema}/fast` is `LegacyValidator::is_valid`, which uses
-//! the fast validator.
+//! the fast validator; `{schema}/document` is `LegacyValidator::is_valid_document`, the fast
+//! validator on the capsule held in a `json::Document` (the processor's common path).
 
 mod common;
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use beacon_parsers::json::Document;
 use serde_json::{Map, Value};
 
 use beacon_processor::schema::validator::encapsulated_draft4;
@@ -81,6 +83,22 @@ fn validation(c: &mut Criterion) {
             b.iter(|| {
                 for capsule in &values {
                     let _ = black_box(registry.validate_capsule_value(black_box(capsule)));
+                }
+            });
+        });
+        let documents: Vec<Document> = values
+            .iter()
+            .map(|capsule| {
+                let mut document = Document::new();
+                assert!(document.parse(&capsule.to_string()));
+                document
+            })
+            .collect();
+        group.bench_function(format!("{name}/document"), |b| {
+            b.iter(|| {
+                for document in &documents {
+                    let root = document.root().unwrap_or_else(|| panic!("parsed"));
+                    black_box(validator.is_valid_document(black_box(root)));
                 }
             });
         });
