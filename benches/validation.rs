@@ -13,8 +13,8 @@ mod common;
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion};
 use beacon_parsers::json::Document;
+use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{Map, Value};
 
 use beacon_processor::schema::validator::encapsulated_draft4;

@@ -24,8 +24,11 @@ cleanup() {
 trap cleanup EXIT
 
 cargo build --release --quiet
+# The bench profile's build of the package (for the bare producer bench) is written to the same
+# target/release/beacon-processor: measure a copy of the release build made before it.
+bin="$work/beacon-processor"
+cp "${CARGO_TARGET_DIR:-$repo/target}/release/beacon-processor" "$bin"
 cargo bench --quiet --bench bare_producer --no-run 2>/dev/null
-bin="${CARGO_TARGET_DIR:-$repo/target}/release/beacon-processor"
 
 "$bin" dev-kafka --topic eventlogging-client-side:48 --address-file "$work/address" >/dev/null 2>&1 &
 broker_pid=$!
