@@ -4,6 +4,8 @@
 //!   replaces invalid UTF-8 where QSON decoding fails) on input without `&` and `=`;
 //! - a borrowed result is the trimmed input itself, an owned one is never longer;
 //! - `parse_value` and `parse_object` agree, and their errors render;
+//! - a text the processor's reusable `Document` accepts is one serde_json accepts, with the same
+//!   value and the same bytes written out;
 //! - a parsed object survives `encodeURIComponent(JSON.stringify(object))` and decoding again.
 
 use std::borrow::Cow;
@@ -64,6 +66,7 @@ fn check_against_form_urlencoded(trimmed: &str, decoded: &Result<Cow<'_, str>, Q
 
 /// Parses decoded capsule text both ways and checks that they agree.
 pub fn check_json(text: &str) {
+    check_document(text);
     let value = json::parse_value(text);
     let object = json::parse_object(text);
     match (&value, &object) {
@@ -87,6 +90,31 @@ pub fn check_json(text: &str) {
             "the object changed through serialisation: {json}"
         );
     }
+}
+
+/// A document parse of `text` (into a document that held another text before) means what
+/// serde_json means: accepted only if serde_json accepts it, the same value, the same bytes.
+fn check_document(text: &str) {
+    let mut document = json::Document::new();
+    document.parse(r#"{"earlier":["text",1e5,{"k":"\u00e9"}]}"#);
+    if !document.parse(text) {
+        return;
+    }
+    let Some(root) = document.root() else {
+        panic!("a parsed document has no root: {text:?}");
+    };
+    let expected: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(error) => panic!("the document accepted what serde_json rejects ({error}): {text:?}"),
+    };
+    assert_eq!(root.to_value(), expected, "document value of {text:?}");
+    let mut written = Vec::new();
+    root.write_json(&mut written);
+    assert_eq!(
+        String::from_utf8_lossy(&written),
+        expected.to_string(),
+        "document bytes of {text:?}"
+    );
 }
 
 #[cfg(test)]
