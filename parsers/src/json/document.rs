@@ -163,13 +163,13 @@ impl Document {
         let Some((start, len)) = self.root_run_at_end() else {
             return false;
         };
+        let word = sort_word(key.as_bytes());
         let member = Member {
             key: key_span,
-            word: sort_word(key.as_bytes()),
+            word,
             value,
         };
         let run = self.members.get(start..start + len).unwrap_or_default();
-        let word = sort_word(key.as_bytes());
         match run.binary_search_by(|m| self.compare_member(m, key, word)) {
             Ok(found) => {
                 if let Some(slot) = self.members.get_mut(start + found) {
