@@ -101,7 +101,7 @@ impl CapsuleParser {
             ["recvFrom", "seqId", "dt", "timestamp"].map(|key| root.get(key)),
             now_unix_micros,
         );
-        doc.insert_root_member("uuid", &Value::String(uuid));
+        doc.extend_root(&[], &[("uuid", NewValue::String(&uuid))]);
         Some(DocumentCapsule { user_agent })
     }
 

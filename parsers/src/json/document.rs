@@ -99,13 +99,7 @@ impl Document {
         }
         self.source.push_str(text);
         let source = std::mem::take(&mut self.source);
-        let root = {
-            let mut builder = Builder {
-                doc: self,
-                parser: Parser::new(&source),
-            };
-            builder.document()
-        };
+        let root = Builder { doc: self }.document(&mut Parser::new(&source));
         self.source = source;
         self.root = root;
         if root.is_none() {
@@ -148,40 +142,6 @@ impl Document {
     /// The top-level value, if a text was parsed.
     pub fn root(&self) -> Option<NodeRef<'_>> {
         self.root.map(|index| NodeRef { doc: self, index })
-    }
-
-    /// Sets the top-level object's member `key` to `value`, replacing any member of that name
-    /// (as `Map::insert` does). `false` when the top-level value is not an object.
-    pub fn insert_root_member(&mut self, key: &str, value: &Value) -> bool {
-        if !matches!(self.root().map(NodeRef::kind), Some(JsonKind::Object)) {
-            return false;
-        }
-        // The value first: its own objects add member runs, and the root's run must end up
-        // last to grow in place.
-        let value = self.push_value(value);
-        let key_span = self.push_arena(key);
-        let Some((start, len)) = self.root_run_at_end() else {
-            return false;
-        };
-        let word = sort_word(key.as_bytes());
-        let member = Member {
-            key: key_span,
-            word,
-            value,
-        };
-        let run = self.members.get(start..start + len).unwrap_or_default();
-        match run.binary_search_by(|m| self.compare_member(m, key, word)) {
-            Ok(found) => {
-                if let Some(slot) = self.members.get_mut(start + found) {
-                    *slot = member;
-                }
-            }
-            Err(at) => {
-                self.members.insert(start + at, member);
-                self.set_root_len(len + 1);
-            }
-        }
-        true
     }
 
     /// Changes the top-level object's members in one pass: the members named in `remove` are
@@ -284,32 +244,6 @@ impl Document {
                 }
             },
             NewValue::Value(value) => self.push_value(value),
-        }
-    }
-
-    /// The top-level object's member run, moved to the end of `members` first if it is not
-    /// there (so that it can grow in place).
-    fn root_run_at_end(&mut self) -> Option<(usize, usize)> {
-        let index = self.root?;
-        let Some(Node::Object { start, len }) = self.nodes.get(index as usize).copied() else {
-            return None;
-        };
-        let (start, len) = (start as usize, len as usize);
-        if start + len == self.members.len() {
-            return Some((start, len));
-        }
-        let new_start = self.members.len();
-        self.members.extend_from_within(start..start + len);
-        self.set_root(new_start, len);
-        Some((new_start, len))
-    }
-
-    fn set_root_len(&mut self, len: usize) {
-        if let Some(Node::Object { start, .. }) = self
-            .root
-            .and_then(|index| self.nodes.get(index as usize).copied())
-        {
-            self.set_root(start as usize, len);
         }
     }
 
@@ -462,45 +396,46 @@ fn to_u32(value: usize) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
 }
 
-struct Builder<'d, 's> {
+/// Fills a document from the tokenizer (which is passed to every step, so that the steps can
+/// run inside the tokenizer's [`Parser::elements`]).
+struct Builder<'d> {
     doc: &'d mut Document,
-    parser: Parser<'s>,
 }
 
-impl Builder<'_, '_> {
-    fn document(&mut self) -> Option<u32> {
-        self.parser.skip_whitespace();
-        let root = self.value()?;
-        self.parser.skip_whitespace();
-        (self.parser.at == self.parser.text().len()).then_some(root)
+impl Builder<'_> {
+    fn document(&mut self, parser: &mut Parser<'_>) -> Option<u32> {
+        parser.skip_whitespace();
+        let root = self.value(parser)?;
+        parser.skip_whitespace();
+        (parser.at == parser.text().len()).then_some(root)
     }
 
-    fn value(&mut self) -> Option<u32> {
-        let node = match self.parser.peek()? {
-            b'{' => return self.object(),
-            b'[' => return self.array(),
-            b'"' => Node::String(self.string()?),
+    fn value(&mut self, parser: &mut Parser<'_>) -> Option<u32> {
+        let node = match parser.peek()? {
+            b'{' => return self.object(parser),
+            b'[' => return self.array(parser),
+            b'"' => Node::String(self.string(parser)?),
             b't' => {
-                self.parser.keyword(b"true")?;
+                parser.keyword(b"true")?;
                 Node::Bool(true)
             }
             b'f' => {
-                self.parser.keyword(b"false")?;
+                parser.keyword(b"false")?;
                 Node::Bool(false)
             }
             b'n' => {
-                self.parser.keyword(b"null")?;
+                parser.keyword(b"null")?;
                 Node::Null
             }
-            b'-' | b'0'..=b'9' => Node::Number(self.number()?),
+            b'-' | b'0'..=b'9' => Node::Number(self.number(parser)?),
             _ => return None,
         };
         Some(self.doc.push_node(node))
     }
 
-    fn string(&mut self) -> Option<Span> {
+    fn string(&mut self, parser: &mut Parser<'_>) -> Option<Span> {
         let before = self.doc.arena.len();
-        match self.parser.string_token(&mut self.doc.arena)? {
+        match parser.string_token(&mut self.doc.arena)? {
             StringToken::Plain { start, end } => Some(Span {
                 start: to_u32(start),
                 len: to_u32(end - start),
@@ -514,13 +449,13 @@ impl Builder<'_, '_> {
         }
     }
 
-    fn number(&mut self) -> Option<Span> {
+    fn number(&mut self, parser: &mut Parser<'_>) -> Option<Span> {
         let NumberToken {
             start,
             end,
             integer,
-        } = self.parser.number_token()?;
-        let text = self.parser.text().get(start..end)?;
+        } = parser.number_token()?;
+        let text = parser.text().get(start..end)?;
         let digits = text.strip_prefix('-').unwrap_or(text);
         // Integers that fit an i64 keep their text in serde_json (it writes back the same
         // digits; JSON has no leading zeros), except `-0`. Everything else takes serde_json's
@@ -536,26 +471,13 @@ impl Builder<'_, '_> {
         Some(self.doc.push_arena(number.as_str()))
     }
 
-    fn array(&mut self) -> Option<u32> {
-        self.parser.at += 1;
-        self.parser.enter()?;
+    fn array(&mut self, parser: &mut Parser<'_>) -> Option<u32> {
         let mark = self.doc.open_items.len();
-        self.parser.skip_whitespace();
-        if self.parser.peek()? == b']' {
-            self.parser.at += 1;
-        } else {
-            loop {
-                let item = self.value()?;
-                self.doc.open_items.push(item);
-                self.parser.skip_whitespace();
-                match self.parser.next_byte()? {
-                    b',' => self.parser.skip_whitespace(),
-                    b']' => break,
-                    _ => return None,
-                }
-            }
-        }
-        self.parser.leave();
+        parser.elements(b']', |parser| {
+            let item = self.value(parser)?;
+            self.doc.open_items.push(item);
+            Some(())
+        })?;
         let doc = &mut *self.doc;
         let start = doc.items.len();
         let open = doc.open_items.get(mark..).unwrap_or_default();
@@ -568,37 +490,20 @@ impl Builder<'_, '_> {
         }))
     }
 
-    fn object(&mut self) -> Option<u32> {
-        self.parser.at += 1;
-        self.parser.enter()?;
+    fn object(&mut self, parser: &mut Parser<'_>) -> Option<u32> {
         let mark = self.doc.open_members.len();
-        self.parser.skip_whitespace();
-        if self.parser.peek()? == b'}' {
-            self.parser.at += 1;
-        } else {
-            loop {
-                if self.parser.peek()? != b'"' {
-                    return None;
-                }
-                let key = self.string()?;
-                self.parser.skip_whitespace();
-                if self.parser.next_byte()? != b':' {
-                    return None;
-                }
-                self.parser.skip_whitespace();
-                let value = self.value()?;
-                let word = sort_word(self.doc.text_in(self.parser.text(), key).as_bytes());
-                self.doc.open_members.push(Member { key, word, value });
-                self.parser.skip_whitespace();
-                match self.parser.next_byte()? {
-                    b',' => self.parser.skip_whitespace(),
-                    b'}' => break,
-                    _ => return None,
-                }
+        parser.elements(b'}', |parser| {
+            if parser.peek()? != b'"' {
+                return None;
             }
-        }
-        self.parser.leave();
-        let (start, len) = self.close_object(mark);
+            let key = self.string(parser)?;
+            parser.member_colon()?;
+            let value = self.value(parser)?;
+            let word = sort_word(self.doc.text_in(parser.text(), key).as_bytes());
+            self.doc.open_members.push(Member { key, word, value });
+            Some(())
+        })?;
+        let (start, len) = self.close_object(parser.text(), mark);
         Some(self.doc.push_node(Node::Object {
             start: to_u32(start),
             len: to_u32(len),
@@ -607,8 +512,7 @@ impl Builder<'_, '_> {
 
     /// Moves the members opened since `mark` into a sorted run with unique keys (the last of
     /// duplicate keys kept), like building a `Map` from them in order.
-    fn close_object(&mut self, mark: usize) -> (usize, usize) {
-        let source = self.parser.text();
+    fn close_object(&mut self, source: &str, mark: usize) -> (usize, usize) {
         let Document {
             arena,
             members,
@@ -1136,9 +1040,11 @@ mod tests {
                 match (value, expected.as_object_mut()) {
                     (Some(value), Some(map)) => {
                         map.insert(key.clone(), value.clone());
-                        prop_assert!(doc.insert_root_member(key, value));
+                        prop_assert!(doc.extend_root(&[], &[(key, NewValue::Value(value))]));
                     }
-                    (Some(value), None) => prop_assert!(!doc.insert_root_member(key, value)),
+                    (Some(value), None) => {
+                        prop_assert!(!doc.extend_root(&[], &[(key, NewValue::Value(value))]));
+                    }
                     (None, map) => {
                         if let Some(map) = map {
                             map.remove(key);

@@ -117,72 +117,73 @@ impl<'a> Parser<'a> {
     }
 
     /// Opens an array or object: `None` past [`MAX_DEPTH`].
-    pub(super) fn enter(&mut self) -> Option<()> {
+    fn enter(&mut self) -> Option<()> {
         self.depth += 1;
         (self.depth <= MAX_DEPTH).then_some(())
     }
 
-    /// Closes an array or object.
-    pub(super) fn leave(&mut self) {
+    /// The elements of an array or object whose opening bracket is next, up to its `close`
+    /// bracket: `element` reads each one (an item, or a member with its key), this reads the
+    /// brackets, commas and whitespace around them. Shared by the `Value` builder and the
+    /// document parser (`super::document`).
+    pub(super) fn elements(
+        &mut self,
+        close: u8,
+        mut element: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.at += 1;
+        self.enter()?;
+        self.skip_whitespace();
+        if self.peek()? == close {
+            self.at += 1;
+        } else {
+            loop {
+                element(self)?;
+                self.skip_whitespace();
+                match self.next_byte()? {
+                    b',' => self.skip_whitespace(),
+                    byte if byte == close => break,
+                    _ => return None,
+                }
+            }
+        }
         self.depth -= 1;
+        Some(())
+    }
+
+    /// The `:` between a member's key and value, with the whitespace around it.
+    pub(super) fn member_colon(&mut self) -> Option<()> {
+        self.skip_whitespace();
+        if self.next_byte()? != b':' {
+            return None;
+        }
+        self.skip_whitespace();
+        Some(())
     }
 
     /// An object. Its members are collected in order and the map is built from them in one go
     /// (a stable sort, then a bulk build that keeps the last of duplicate keys): the same map as
     /// inserting them one by one, without a search from the root for every key.
     fn object(&mut self) -> Option<Map<String, Value>> {
-        self.at += 1;
-        self.enter()?;
-        self.skip_whitespace();
-        if self.peek()? == b'}' {
-            self.at += 1;
-            self.depth -= 1;
-            return Some(Map::new());
-        }
         let mut members = Vec::with_capacity(16);
-        loop {
-            if self.peek()? != b'"' {
+        self.elements(b'}', |parser| {
+            if parser.peek()? != b'"' {
                 return None;
             }
-            let key = self.string()?;
-            self.skip_whitespace();
-            if self.next_byte()? != b':' {
-                return None;
-            }
-            self.skip_whitespace();
-            let value = self.value()?;
-            members.push((key, value));
-            self.skip_whitespace();
-            match self.next_byte()? {
-                b',' => self.skip_whitespace(),
-                b'}' => break,
-                _ => return None,
-            }
-        }
-        self.depth -= 1;
+            let key = parser.string()?;
+            parser.member_colon()?;
+            members.push((key, parser.value()?));
+            Some(())
+        })?;
         Some(members.into_iter().collect())
     }
 
     fn array(&mut self) -> Option<Vec<Value>> {
-        self.at += 1;
-        self.enter()?;
         let mut items = Vec::new();
-        self.skip_whitespace();
-        if self.peek()? == b']' {
-            self.at += 1;
-            self.depth -= 1;
-            return Some(items);
-        }
-        loop {
-            items.push(self.value()?);
-            self.skip_whitespace();
-            match self.next_byte()? {
-                b',' => self.skip_whitespace(),
-                b']' => break,
-                _ => return None,
-            }
-        }
-        self.depth -= 1;
+        self.elements(b']', |parser| {
+            items.push(parser.value()?);
+            Some(())
+        })?;
         Some(items)
     }
 
