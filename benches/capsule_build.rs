@@ -13,6 +13,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
+use beacon_parsers::capsule::{DocumentBuild, DocumentCapsule};
 use beacon_parsers::json::Document;
 use beacon_parsers::useragent::UserAgentCache;
 
@@ -45,8 +46,12 @@ fn capsule_build(c: &mut Criterion) {
                     &mut document,
                     &mut warm,
                     common::NOW_UNIX_MICROS,
+                    |_| false,
                 );
-                if let Some(user_agent) = built.and_then(|built| built.user_agent) {
+                if let DocumentBuild::Built(DocumentCapsule {
+                    user_agent: Some(user_agent),
+                }) = built
+                {
                     let _ = black_box(warm.parse_rendered(user_agent));
                 }
                 black_box(&document);

@@ -25,7 +25,7 @@ use crate::qson::{self, QsonError};
 use crate::useragent::{RenderedUserAgent, UserAgentCache, UserAgentError};
 use crate::uuid5;
 
-pub use document::DocumentCapsule;
+pub use document::{DocumentBuild, DocumentCapsule};
 
 /// Keys the processor removes from every capsule before validation (dropped from the capsule
 /// schema in 2015, still sent by old clients).

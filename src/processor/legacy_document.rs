@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use beacon_parsers::capsule::{DocumentCapsule, USER_AGENT_KEY};
+use beacon_parsers::capsule::{DecodedLine, DocumentBuild, DocumentCapsule, USER_AGENT_KEY};
 use beacon_parsers::datetime::iso_to_unix_millis;
 use beacon_parsers::json::{Document, NodeRef};
 
@@ -20,23 +20,33 @@ use crate::schema::{ordinary_document_scid, LegacyValidator, SchemaPoll};
 use super::validator_memo::ValidatorMemo;
 use super::{Clock, Lookup, Processed, Worker};
 
+/// Where the document path left a line.
+pub(super) enum DocumentStep<'l> {
+    /// Processed.
+    Done(Processed),
+    /// For the general path, already decoded.
+    Decoded(Box<DecodedLine<'l>>),
+    /// For the general path, from the line.
+    Again,
+}
+
 /// Room for what the output has beyond the document's text: punctuation of the members added
 /// to the capsule, escapes.
 const PAYLOAD_SLACK_BYTES: usize = 128;
 
 impl Worker<'_> {
-    /// The record of `line` when it is a valid, ordinary legacy capsule; `None` when the line
-    /// must go through the general path.
-    pub(super) fn legacy_document(
+    /// The record of `line` when it is a valid, ordinary legacy capsule; otherwise what the
+    /// general path can start from.
+    pub(super) fn legacy_document<'l>(
         &mut self,
         snapshot: &CatalogSnapshot,
-        line: &str,
+        line: &'l str,
         clock: Clock,
         lookup: Lookup,
-    ) -> Option<Processed> {
+    ) -> DocumentStep<'l> {
         let mut document = std::mem::take(&mut self.document);
         let mut validators = std::mem::take(&mut self.validators);
-        let processed = self.legacy_in_document(
+        let step = self.legacy_in_document(
             &mut document,
             &mut validators,
             snapshot,
@@ -46,30 +56,53 @@ impl Worker<'_> {
         );
         self.document = document;
         self.validators = validators;
-        processed
+        step
     }
 
-    fn legacy_in_document(
+    fn legacy_in_document<'l>(
         &mut self,
         document: &mut Document,
         validators: &mut ValidatorMemo,
         snapshot: &CatalogSnapshot,
-        line: &str,
+        line: &'l str,
         clock: Clock,
         lookup: Lookup,
-    ) -> Option<Processed> {
-        let DocumentCapsule { user_agent } = self.processor.parser.build_legacy_document(
+    ) -> DocumentStep<'l> {
+        let conversion = &self.processor.settings.conversion;
+        let built = self.processor.parser.build_legacy_document(
             line,
             document,
             &mut self.user_agents,
             clock.unix_micros,
-        )?;
-        let capsule = document.root()?;
-        let settings = &self.processor.settings;
-        let schema_name = capsule.get("schema").and_then(NodeRef::as_str);
-        if schema_name.is_some_and(|name| settings.conversion.applies_to(name)) {
-            return None;
+            |capsule| {
+                capsule
+                    .get("schema")
+                    .and_then(NodeRef::as_str)
+                    .is_some_and(|name| conversion.applies_to(name))
+            },
+        );
+        let user_agent = match built {
+            DocumentBuild::Built(DocumentCapsule { user_agent }) => user_agent,
+            DocumentBuild::Decoded(decoded) => return DocumentStep::Decoded(decoded),
+            DocumentBuild::Unhandled => return DocumentStep::Again,
+        };
+        match self.finish_valid(document, validators, snapshot, user_agent, lookup) {
+            Some(processed) => DocumentStep::Done(processed),
+            None => DocumentStep::Again,
         }
+    }
+
+    /// The record of the capsule built in `document` if it is valid (`None`: the general path
+    /// must judge it).
+    fn finish_valid(
+        &mut self,
+        document: &Document,
+        validators: &mut ValidatorMemo,
+        snapshot: &CatalogSnapshot,
+        user_agent: Option<&str>,
+        lookup: Lookup,
+    ) -> Option<Processed> {
+        let capsule = document.root()?;
         let scid = ordinary_document_scid(capsule)?;
         let registry = &snapshot.registry;
         // Borrowed from the memo: no reference count shared with the other workers is touched.

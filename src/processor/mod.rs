@@ -29,6 +29,7 @@ use serde_json::Value;
 use crate::catalog::{Catalog, CatalogSnapshot};
 use crate::record::OutputRecord;
 use crate::schema::FetchTicket;
+use legacy_document::DocumentStep;
 use validator_memo::ValidatorMemo;
 
 pub use message_key::MessageKey;
@@ -231,19 +232,20 @@ impl Worker<'_> {
                 clock,
             ));
         }
-        if let Some(processed) = self.legacy_document(snapshot, &line, clock, lookup) {
-            return processed;
-        }
-        let decoded = match self.processor.parser.decode(&line) {
-            Ok(decoded) => decoded,
-            Err(error) => {
-                return Processed::Record(self.undecoded_error(
-                    error.reason(),
-                    &error.to_string(),
-                    &line,
-                    clock,
-                ))
-            }
+        let decoded = match self.legacy_document(snapshot, &line, clock, lookup) {
+            DocumentStep::Done(processed) => return processed,
+            DocumentStep::Decoded(decoded) => *decoded,
+            DocumentStep::Again => match self.processor.parser.decode(&line) {
+                Ok(decoded) => decoded,
+                Err(error) => {
+                    return Processed::Record(self.undecoded_error(
+                        error.reason(),
+                        &error.to_string(),
+                        &line,
+                        clock,
+                    ))
+                }
+            },
         };
         if decoded.is_event_platform() {
             return self.event_platform(snapshot, decoded, &line, clock, lookup);

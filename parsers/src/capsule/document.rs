@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::{
     capsule_uuid_of, cast_line_value, small_unsigned, with_decoded_capsule, CapsuleParser,
-    DROPPED_KEYS,
+    DecodedLine, DROPPED_KEYS,
 };
 use std::cmp::Ordering;
 
@@ -29,18 +29,44 @@ pub struct DocumentCapsule<'l> {
     pub user_agent: Option<&'l str>,
 }
 
+/// What [`CapsuleParser::build_legacy_document`] made of a line.
+#[derive(Debug)]
+pub enum DocumentBuild<'l> {
+    /// The legacy capsule is built in the document.
+    Built(DocumentCapsule<'l>),
+    /// The line decoded into an object that the general path must judge (an Event Platform
+    /// event, client-sent format fields, or what the caller's predicate names): here it is,
+    /// decoded as [`CapsuleParser::decode`] decodes it, so that it is not decoded twice.
+    Decoded(Box<DecodedLine<'l>>),
+    /// Anything else: the general path starts again from the line (and gives the error, if
+    /// there is one).
+    Unhandled,
+}
+
 impl CapsuleParser {
-    /// Builds the legacy capsule of an ordinary `line` into `doc` (see the module docs), or
-    /// returns `None` when the line needs the general path ([`decode`](Self::decode) and
-    /// [`build_legacy_capsule`](Self::build_legacy_capsule)). Event Platform events (with
-    /// `$schema`) also return `None`.
+    /// Builds the legacy capsule of an ordinary `line` into `doc` (see the module docs).
+    /// `needs_general_path` is asked about the decoded object before anything is added to it
+    /// (e.g. whether the processor converts its schema).
     pub fn build_legacy_document<'l>(
         &self,
         line: &'l str,
         doc: &mut Document,
         user_agents: &mut UserAgentCache,
         now_unix_micros: i64,
-    ) -> Option<DocumentCapsule<'l>> {
+        needs_general_path: impl FnOnce(NodeRef<'_>) -> bool,
+    ) -> DocumentBuild<'l> {
+        self.build_in_document(line, doc, user_agents, now_unix_micros, needs_general_path)
+            .unwrap_or(DocumentBuild::Unhandled)
+    }
+
+    fn build_in_document<'l>(
+        &self,
+        line: &'l str,
+        doc: &mut Document,
+        user_agents: &mut UserAgentCache,
+        now_unix_micros: i64,
+        needs_general_path: impl FnOnce(NodeRef<'_>) -> bool,
+    ) -> Option<DocumentBuild<'l>> {
         let captures = self.format.match_line(line)?;
         let fields = self.format.fields();
         let capsule_index = self.format.capsule_index();
@@ -53,11 +79,20 @@ impl CapsuleParser {
             return None;
         }
         let root = doc.root()?;
-        if root.kind() != JsonKind::Object || root.get("$schema").is_some() {
+        if root.kind() != JsonKind::Object {
             return None;
         }
-        if self.client_sent_a_field(root) {
-            return None;
+        if root.get("$schema").is_some()
+            || self.client_sent_a_field(root)
+            || needs_general_path(root)
+        {
+            let Value::Object(object) = root.to_value() else {
+                return None;
+            };
+            return Some(DocumentBuild::Decoded(Box::new(DecodedLine {
+                object,
+                captures,
+            })));
         }
         // Values that need their own text (casters that rewrite it); the others are slices of
         // the line.
@@ -71,7 +106,9 @@ impl CapsuleParser {
             *cast.get_mut(index)? = Some(value);
         }
         let mut user_agent = None;
-        let mut additions = [("", NewValue::Null); MAX_FIELDS];
+        // The line fields, then the uuid's slot (last, so that it wins over a field of that
+        // name, as the general path's later insert does); the uuid needs the merged capsule.
+        let mut additions = [("", NewValue::Null); MAX_FIELDS + 1];
         let mut added = 0;
         for (index, field) in fields.iter().enumerate() {
             // A field named like a dropped key is removed after the line values are added, as
@@ -95,14 +132,16 @@ impl CapsuleParser {
             *additions.get_mut(added)? = (field.name.as_str(), value);
             added += 1;
         }
+        *additions.get_mut(added)? = ("uuid", NewValue::Null);
+        added += 1;
         doc.extend_root(&DROPPED_KEYS, additions.get(..added)?);
         let root = doc.root()?;
         let uuid = capsule_uuid_of(
             ["recvFrom", "seqId", "dt", "timestamp"].map(|key| root.get(key)),
             now_unix_micros,
         );
-        doc.extend_root(&[], &[("uuid", NewValue::String(&uuid))]);
-        Some(DocumentCapsule { user_agent })
+        doc.set_root_string("uuid", &uuid);
+        Some(DocumentBuild::Built(DocumentCapsule { user_agent }))
     }
 
     /// Whether the client's capsule has a member named like a field of the format (then the
@@ -164,11 +203,17 @@ mod tests {
         // A document that held another line before.
         doc.parse(r#"{"old":{"x":[1,2]},"schema":"Old"}"#);
         let mut cache = user_agents();
-        let Some(DocumentCapsule { user_agent }) =
-            parser.build_legacy_document(text, &mut doc, &mut cache, NOW)
-        else {
-            return Ok(false);
-        };
+        let user_agent =
+            match parser.build_legacy_document(text, &mut doc, &mut cache, NOW, |_| false) {
+                DocumentBuild::Built(DocumentCapsule { user_agent }) => user_agent,
+                DocumentBuild::Decoded(decoded) => {
+                    // Handed over decoded: exactly what the general path's own decoding gives.
+                    let expected = parser.decode(text).map(DecodedLine::into_object);
+                    prop_assert_eq!(Ok(decoded.into_object()), expected, "{}", text);
+                    return Ok(false);
+                }
+                DocumentBuild::Unhandled => return Ok(false),
+            };
         let general = parser
             .decode(text)
             .and_then(|decoded| parser.build_legacy_capsule(decoded, &mut cache, NOW));
@@ -238,6 +283,24 @@ mod tests {
         assert_eq!(
             same_capsule(&dropping, &text).map_err(|e| e.to_string()),
             Ok(true)
+        );
+    }
+
+    #[test]
+    fn the_callers_predicate_hands_the_decoded_line_over() {
+        let parser = default_parser();
+        let text = line(r#"{"schema":"Echo","wiki":"enwiki"}"#, CHROME);
+        let mut doc = Document::new();
+        let built =
+            parser.build_legacy_document(&text, &mut doc, &mut user_agents(), NOW, |root| {
+                root.get("schema").and_then(NodeRef::as_str) == Some("Echo")
+            });
+        let DocumentBuild::Decoded(decoded) = built else {
+            panic!("not handed over: {built:?}");
+        };
+        assert_eq!(
+            Ok(decoded.into_object()),
+            parser.decode(&text).map(DecodedLine::into_object)
         );
     }
 

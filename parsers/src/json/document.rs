@@ -144,6 +144,26 @@ impl Document {
         self.root.map(|index| NodeRef { doc: self, index })
     }
 
+    /// Makes the value of the top-level object's existing member `key` the string `text`;
+    /// `false` when there is no such member.
+    pub fn set_root_string(&mut self, key: &str, text: &str) -> bool {
+        let Some(index) = self
+            .root()
+            .and_then(|root| root.get(key))
+            .map(|node| node.index)
+        else {
+            return false;
+        };
+        let span = self.push_arena(text);
+        match self.nodes.get_mut(index as usize) {
+            Some(node) => {
+                *node = Node::String(span);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Changes the top-level object's members in one pass: the members named in `remove` are
     /// dropped, then every addition is set (replacing a member of its name, as `Map::insert`
     /// does; of additions with the same name the last one counts). `false` when the top-level
@@ -1011,6 +1031,22 @@ mod tests {
                 root.write_json(&mut written);
             }
             prop_assert_eq!(String::from_utf8_lossy(&written), expected.to_string());
+        }
+
+        #[test]
+        fn setting_a_root_string_replaces_only_that_value(text in json_text(), value in "[a-z\"é]{0,6}") {
+            let mut doc = Document::new();
+            if !doc.parse(&text) {
+                return Ok(());
+            }
+            let mut expected = doc.root().map(NodeRef::to_value).unwrap_or(Value::Null);
+            let present = expected.get("a").is_some();
+            prop_assert_eq!(doc.set_root_string("a", &value), present);
+            if let Some(slot) = expected.get_mut("a") {
+                *slot = Value::String(value.clone());
+            }
+            let root = doc.root().map(NodeRef::to_value).unwrap_or(Value::Null);
+            prop_assert_eq!(root, expected);
         }
 
         #[test]
