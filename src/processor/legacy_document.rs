@@ -15,7 +15,7 @@ use beacon_parsers::json::{Document, NodeRef};
 
 use crate::catalog::CatalogSnapshot;
 use crate::record::{Outcome, OutputRecord};
-use crate::schema::{ordinary_document_scid, LegacyValidator, SchemaPoll};
+use crate::schema::{document_legacy_scid, LegacyValidator, SchemaPoll};
 
 use super::validator_memo::ValidatorMemo;
 use super::{Clock, Lookup, Processed, Worker};
@@ -103,7 +103,7 @@ impl Worker<'_> {
         lookup: Lookup,
     ) -> Option<Processed> {
         let capsule = document.root()?;
-        let scid = ordinary_document_scid(capsule)?;
+        let scid = document_legacy_scid(capsule).ok()?;
         let registry = &snapshot.registry;
         // Borrowed from the memo: no reference count shared with the other workers is touched.
         let not_memoised: Arc<LegacyValidator>;

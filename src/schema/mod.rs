@@ -60,7 +60,7 @@ pub use fetch_ticket::{FetchTicket, SchemaPoll};
 pub use legacy_dir::LegacyDirSource;
 pub use memory_source::InMemorySchemaSource;
 pub use registry::{count_memoised_cache_hits, schema_cache_counts, SchemaRegistry};
-pub use scid::{extract_legacy_scid, ordinary_document_scid, LegacyScid};
+pub use scid::{document_legacy_scid, extract_legacy_scid, LegacyScid};
 pub use settings::{
     SchemaRegistrySettings, SchemaSettingsError, SchemaSettingsProblem, SchemaSourceSettings,
 };

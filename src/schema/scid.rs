@@ -5,7 +5,7 @@
 //! integer ≥ 1, and then the schema must be a string matching `^[./a-zA-Z0-9_-]{1,63}$`.
 //! Extraction borrows from the capsule and does not allocate unless it fails.
 
-use beacon_parsers::json::{JsonKind, NodeRef};
+use beacon_parsers::json::{JsonKind, JsonView, NodeRef};
 use beacon_parsers::python::{py_str, py_type_name};
 use beacon_parsers::scid::is_valid_schema_name;
 use serde_json::{Map, Value};
@@ -26,50 +26,52 @@ pub struct LegacyScid<'a> {
 /// A JSON boolean revision is rejected with `<class 'bool'>`; Python would have accepted it
 /// (a `bool` is an `int` there) and then failed the schema fetch.
 pub fn extract_legacy_scid(capsule: &Map<String, Value>) -> Result<LegacyScid<'_>, ScidError> {
-    if matches!(capsule.get("meta"), Some(Value::Object(_))) {
+    legacy_scid_of(SCID_KEYS.map(|key| capsule.get(key)))
+}
+
+/// [`extract_legacy_scid`] of a capsule held in a parsed document.
+pub fn document_legacy_scid(capsule: NodeRef<'_>) -> Result<LegacyScid<'_>, ScidError> {
+    legacy_scid_of(SCID_KEYS.map(|key| capsule.get(key)))
+}
+
+/// The capsule members the SCID is taken from.
+const SCID_KEYS: [&str; 3] = ["meta", "schema", "revision"];
+
+/// [`extract_legacy_scid`] from the capsule's `meta`, `schema` and `revision` members.
+fn legacy_scid_of<'a, V: JsonView<'a>>(
+    [meta, schema, revision]: [Option<V>; 3],
+) -> Result<LegacyScid<'a>, ScidError> {
+    if meta.is_some_and(|meta| meta.kind() == JsonKind::Object) {
         // Meta-style events take their SCID from meta.schema_uri; they are not legacy events.
         return Err(ScidError::NotExtractable);
     }
-    let (Some(schema), Some(revision)) = (capsule.get("schema"), capsule.get("revision")) else {
+    let (Some(schema), Some(revision)) = (schema, revision) else {
         return Err(ScidError::NotExtractable);
     };
-    let revision = check_revision(revision)?;
-    let name = match schema {
-        Value::String(name) if is_valid_schema_name(name) => name.as_str(),
-        other => {
+    let revision = check_revision_of(revision)?;
+    let name = match schema.as_str() {
+        Some(name) if is_valid_schema_name(name) => name,
+        _ => {
             return Err(ScidError::SchemaName {
-                shown: py_str(other),
+                shown: py_str(&schema.to_value()),
             })
         }
     };
     Ok(LegacyScid { name, revision })
 }
 
-/// The SCID of a capsule held in a parsed document, when it is an ordinary one (no `meta`
-/// object, an integer revision of at least 1, a valid schema name): then it is what
-/// [`extract_legacy_scid`] gives. `None` for everything else, which that function must judge.
-pub fn ordinary_document_scid(capsule: NodeRef<'_>) -> Option<LegacyScid<'_>> {
-    if capsule.get("meta").map(NodeRef::kind) == Some(JsonKind::Object) {
-        return None;
-    }
-    let name = capsule.get("schema")?.as_str()?;
-    let revision_text = capsule.get("revision")?.number_text()?;
-    if revision_text.contains(['.', 'e', 'E']) {
-        return None;
-    }
-    let revision = revision_text.parse::<i64>().ok().filter(|r| *r >= 1)?;
-    is_valid_schema_name(name).then_some(LegacyScid { name, revision })
-}
-
 /// Checks a revision value: an integer (a JSON number written without `.`, `e` or `E`) that is
 /// at least 1 and fits in an `i64`.
 pub fn check_revision(revision: &Value) -> Result<i64, ScidError> {
-    let Value::Number(number) = revision else {
+    check_revision_of(revision)
+}
+
+fn check_revision_of<'a, V: JsonView<'a>>(revision: V) -> Result<i64, ScidError> {
+    let Some(text) = revision.number_text() else {
         return Err(ScidError::RevisionType {
-            python_type: py_type_name(revision),
+            python_type: py_type_name(&revision.to_value()),
         });
     };
-    let text = number.as_str();
     if text.contains(['.', 'e', 'E']) {
         return Err(ScidError::RevisionType {
             python_type: "float",
@@ -109,6 +111,32 @@ mod tests {
         extract_legacy_scid(&capsule(value))
             .expect_err("invalid SCID")
             .to_string()
+    }
+
+    #[test]
+    fn documents_give_what_maps_give() {
+        for value in [
+            json!({"schema": "Echo", "revision": 7731316}),
+            json!({"schema": "Echo", "revision": 7731316, "meta": {"stream": "x"}}),
+            json!({"schema": "Echo", "revision": 7731316, "meta": "not an object"}),
+            json!({"schema": "Echo"}),
+            json!({"schema": "Echo", "revision": "12"}),
+            json!({"schema": "Echo", "revision": 1.5}),
+            json!({"schema": "Echo", "revision": 0}),
+            json!({"schema": "Echo", "revision": -3}),
+            json!({"schema": "Echo", "revision": 99999999999999999999_u128}),
+            json!({"schema": "Echo", "revision": true}),
+            json!({"schema": "bad name!", "revision": 1}),
+            json!({"schema": ["Echo"], "revision": 1}),
+        ] {
+            let mut document = beacon_parsers::json::Document::new();
+            assert!(document.parse(&value.to_string()));
+            let root = document.root().unwrap_or_else(|| panic!("no root"));
+            let map = capsule(value.clone());
+            let from_document = document_legacy_scid(root).map_err(|e| e.to_string());
+            let from_map = extract_legacy_scid(&map).map_err(|e| e.to_string());
+            assert_eq!(from_document, from_map, "{value}");
+        }
     }
 
     #[test]
