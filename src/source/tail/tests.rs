@@ -289,14 +289,20 @@ fn a_copy_seen_empty_is_not_read_again() {
     assert_eq!(h.read(), strings(&["after-1"]));
 }
 
-/// A file found empty that gets lines and is deleted before the next scan is still read (it is
-/// followed while empty, through its open descriptor).
-#[test]
-fn an_empty_file_written_then_deleted_is_read() {
+/// A harness whose scan has found `a.log` empty.
+fn an_empty_file_seen() -> (Harness, PathBuf) {
     let mut h = Harness::new(8);
     let log = h.path("a.log");
     fs::write(&log, "").unwrap();
     assert!(h.read().is_empty());
+    (h, log)
+}
+
+/// A file found empty that gets lines and is deleted before the next scan is still read (it is
+/// followed while empty, through its open descriptor).
+#[test]
+fn an_empty_file_written_then_deleted_is_read() {
+    let (mut h, log) = an_empty_file_seen();
     append(&log, "only-1\nonly-2\n");
     fs::remove_file(&log).unwrap();
     assert_eq!(h.read(), strings(&["only-1", "only-2"]));
@@ -382,10 +388,7 @@ fn an_overlong_line_is_cut_and_still_delivered_once() {
 
 #[test]
 fn an_empty_file_is_followed_until_it_has_lines() {
-    let mut h = Harness::new(8);
-    let log = h.path("a.log");
-    fs::write(&log, "").unwrap();
-    assert!(h.read().is_empty());
+    let (mut h, log) = an_empty_file_seen();
     h.restart();
     append(&log, "finally\n");
     assert_eq!(h.read(), strings(&["finally"]));
