@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod processor;
 pub mod record;
+pub mod record_batch;
 pub mod reload;
 pub mod schema;
 pub mod sink;

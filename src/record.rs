@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::ack::BatchAck;
+use crate::record_batch::{RecordBatch, RecordRef};
 
 /// Whether a record is a valid event or an error event, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +43,7 @@ pub struct ProcessedBatch {
     /// Name of the source the lines came from.
     pub source: Arc<str>,
     /// One record per input line.
-    pub records: Vec<OutputRecord>,
+    pub records: RecordBatch,
     /// To be acknowledged once every record is delivered.
     pub ack: BatchAck,
 }
@@ -91,46 +92,67 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Counts the records of a batch.
+    /// Counts the records of a batch: per record only array increments, indexed by the
+    /// batch's name ids; the maps are filled once per distinct name.
     pub fn of(batch: &ProcessedBatch) -> Tally {
+        let records = &batch.records;
         let mut tally = Tally::default();
         tally
             .lines
-            .insert(Arc::clone(&batch.source), batch.records.len() as u64);
-        for record in &batch.records {
-            tally.count(record);
+            .insert(Arc::clone(&batch.source), records.len() as u64);
+        // Per name id: records bound for it as a topic, valid records naming it as a schema.
+        let mut topics = vec![0u64; records.name_count()];
+        let mut valid = vec![0u64; records.name_count()];
+        let mut unknown_valid = 0u64;
+        for record in records.iter() {
+            if let Some(count) = topics.get_mut(record.topic_id as usize) {
+                *count += 1;
+            }
+            match record.outcome {
+                Outcome::Valid => {
+                    tally.valid += 1;
+                    match record.schema_id.and_then(|id| valid.get_mut(id as usize)) {
+                        Some(count) => *count += 1,
+                        None => unknown_valid += 1,
+                    }
+                }
+                Outcome::Error { reason } => tally.count_error(&record, reason),
+            }
+        }
+        for (id, (&topic_count, &valid_count)) in topics.iter().zip(&valid).enumerate() {
+            let name = records.name(id as u32);
+            if topic_count > 0 {
+                *tally.topics.entry(name.to_owned()).or_default() += topic_count;
+            }
+            if valid_count > 0 {
+                tally.schemas.entry(name.to_owned()).or_default().valid += valid_count;
+            }
+        }
+        if unknown_valid > 0 {
+            tally
+                .schemas
+                .entry(UNKNOWN_SCHEMA.to_owned())
+                .or_default()
+                .valid += unknown_valid;
         }
         tally
     }
 
-    fn count(&mut self, record: &OutputRecord) {
-        let schema = record.schema.as_deref().unwrap_or(UNKNOWN_SCHEMA);
+    fn count_error(&mut self, record: &RecordRef<'_>, reason: &'static str) {
+        let schema = record.schema.unwrap_or(UNKNOWN_SCHEMA);
         let per_schema = match self.schemas.get_mut(schema) {
             Some(per_schema) => per_schema,
             None => self.schemas.entry(schema.to_owned()).or_default(),
         };
-        match record.outcome {
-            Outcome::Valid => {
-                self.valid += 1;
-                per_schema.valid += 1;
-            }
-            Outcome::Error { reason } => {
-                *self.errors.entry(reason).or_default() += 1;
-                *per_schema.errors.entry(reason).or_default() += 1;
-                if self.error_sample.is_none() {
-                    let kept = record.payload.len().min(ERROR_SAMPLE_BYTES);
-                    self.error_sample = Some(ErrorSample {
-                        reason,
-                        schema: record.schema.clone(),
-                        payload: record.payload.get(..kept).unwrap_or_default().to_vec(),
-                    });
-                }
-            }
-        }
-        if let Some(count) = self.topics.get_mut(record.topic.as_str()) {
-            *count += 1;
-        } else {
-            self.topics.insert(record.topic.clone(), 1);
+        *per_schema.errors.entry(reason).or_default() += 1;
+        *self.errors.entry(reason).or_default() += 1;
+        if self.error_sample.is_none() {
+            let kept = record.payload.len().min(ERROR_SAMPLE_BYTES);
+            self.error_sample = Some(ErrorSample {
+                reason,
+                schema: record.schema.map(str::to_owned),
+                payload: record.payload.get(..kept).unwrap_or_default().to_vec(),
+            });
         }
     }
 

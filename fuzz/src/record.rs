@@ -52,7 +52,9 @@ pub fn check_process_line(data: &[u8]) {
     check_record(&record, data);
     if data.contains(&b'\n') {
         let lines: Vec<&[u8]> = data.split(|&byte| byte == b'\n').collect();
-        let records = worker.process_batch(lines.iter().map(|line| (*line, None)), CLOCK);
+        let records = worker
+            .process_batch(lines.iter().map(|line| (*line, None)), CLOCK)
+            .to_owned_records();
         assert_eq!(records.len(), lines.len(), "one record per line of a batch");
         for (record, line) in records.iter().zip(&lines) {
             check_record(record, line);

@@ -2,6 +2,7 @@
 //! EventError capsule (reference §5).
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
@@ -14,7 +15,7 @@ use crate::error_event::{event_error, ErrorCode, ErroredScid};
 use crate::record::{Outcome, OutputRecord};
 use crate::schema::{extract_legacy_scid, SchemaPoll};
 
-use super::{Clock, Lookup, Processed, Worker, MAX_CACHED_TOPICS};
+use super::{Clock, Lookup, Processed, Processor, Worker, MAX_CACHED_TOPICS};
 
 impl Worker<'_> {
     pub(super) fn legacy(
@@ -101,7 +102,7 @@ impl Worker<'_> {
         clock: Clock,
     ) -> OutputRecord {
         let map = capsule.map();
-        match self.valid_topic(schema) {
+        match valid_topic(&mut self.valid_topics, self.processor, schema).map(str::to_owned) {
             Ok(topic) => {
                 let timestamp_ms = map
                     .get("dt")
@@ -129,19 +130,6 @@ impl Worker<'_> {
                 self.legacy_processor_error("topic", &error.to_string(), line, Some(map), clock)
             }
         }
-    }
-
-    /// The valid-event topic of `schema`, from the worker's cache when it was made before.
-    pub(super) fn valid_topic(&mut self, schema: &str) -> Result<String, crate::topic::TopicError> {
-        if let Some(topic) = self.valid_topics.get(schema) {
-            return Ok(topic.clone());
-        }
-        let topic = self.processor.settings.valid_topic.topic_for(schema)?;
-        if self.valid_topics.len() >= MAX_CACHED_TOPICS {
-            self.valid_topics.clear();
-        }
-        self.valid_topics.insert(schema.to_owned(), topic.clone());
-        Ok(topic)
     }
 
     fn legacy_validation_error(
@@ -243,4 +231,22 @@ pub(super) fn serialize_with(write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
         }
         (None, None) => Vec::new(),
     }
+}
+
+/// The valid-event topic of `schema`, from the worker's cache `topics` when it was made before.
+/// (A function of the cache rather than a method of the worker, so that it can be called
+/// while another part of the worker is borrowed.)
+pub(super) fn valid_topic<'t>(
+    topics: &'t mut HashMap<String, String>,
+    processor: &Processor,
+    schema: &str,
+) -> Result<&'t str, crate::topic::TopicError> {
+    if !topics.contains_key(schema) {
+        let topic = processor.settings.valid_topic.topic_for(schema)?;
+        if topics.len() >= MAX_CACHED_TOPICS {
+            topics.clear();
+        }
+        topics.insert(schema.to_owned(), topic);
+    }
+    Ok(topics.get(schema).map_or("", String::as_str))
 }

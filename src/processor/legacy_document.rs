@@ -14,9 +14,11 @@ use beacon_parsers::datetime::iso_to_unix_millis;
 use beacon_parsers::json::{Document, NodeRef};
 
 use crate::catalog::CatalogSnapshot;
-use crate::record::{Outcome, OutputRecord};
+use crate::record::Outcome;
+use crate::record_batch::{RecordBatch, RecordMeta};
 use crate::schema::{document_legacy_scid, LegacyValidator, SchemaPoll};
 
+use super::legacy::valid_topic;
 use super::validator_memo::ValidatorMemo;
 use super::{Clock, Lookup, Processed, Worker};
 
@@ -28,6 +30,15 @@ pub(super) enum DocumentStep<'l> {
     Decoded(Box<DecodedLine<'l>>),
     /// For the general path, from the line.
     Again,
+}
+
+/// What the document path reuses from line to line.
+#[derive(Default)]
+pub(super) struct DocumentScratch {
+    /// The document every ordinary legacy line is parsed into.
+    pub(super) document: Document,
+    /// The legacy validators of the current batch.
+    pub(super) validators: ValidatorMemo,
 }
 
 /// Room for what the output has beyond the document's text: punctuation of the members added
@@ -43,31 +54,27 @@ impl Worker<'_> {
         line: &'l str,
         clock: Clock,
         lookup: Lookup,
+        out: &mut RecordBatch,
     ) -> DocumentStep<'l> {
-        let mut document = std::mem::take(&mut self.document);
-        let mut validators = std::mem::take(&mut self.validators);
-        let step = self.legacy_in_document(
-            &mut document,
-            &mut validators,
-            snapshot,
-            line,
-            clock,
-            lookup,
-        );
-        self.document = document;
-        self.validators = validators;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let step = self.legacy_in_document(&mut scratch, snapshot, line, clock, lookup, out);
+        self.scratch = scratch;
         step
     }
 
     fn legacy_in_document<'l>(
         &mut self,
-        document: &mut Document,
-        validators: &mut ValidatorMemo,
+        scratch: &mut DocumentScratch,
         snapshot: &CatalogSnapshot,
         line: &'l str,
         clock: Clock,
         lookup: Lookup,
+        out: &mut RecordBatch,
     ) -> DocumentStep<'l> {
+        let DocumentScratch {
+            document,
+            validators,
+        } = scratch;
         let conversion = &self.processor.settings.conversion;
         let built = self.processor.parser.build_legacy_document(
             line,
@@ -86,14 +93,14 @@ impl Worker<'_> {
             DocumentBuild::Decoded(decoded) => return DocumentStep::Decoded(decoded),
             DocumentBuild::Unhandled => return DocumentStep::Again,
         };
-        match self.finish_valid(document, validators, snapshot, user_agent, lookup) {
+        match self.finish_valid(document, validators, snapshot, user_agent, lookup, out) {
             Some(processed) => DocumentStep::Done(processed),
             None => DocumentStep::Again,
         }
     }
 
-    /// The record of the capsule built in `document` if it is valid (`None`: the general path
-    /// must judge it).
+    /// Writes the record of the capsule built in `document` into `out` if it is valid (`None`:
+    /// the general path must judge it, and `out` is unchanged).
     fn finish_valid(
         &mut self,
         document: &Document,
@@ -101,6 +108,7 @@ impl Worker<'_> {
         snapshot: &CatalogSnapshot,
         user_agent: Option<&str>,
         lookup: Lookup,
+        out: &mut RecordBatch,
     ) -> Option<Processed> {
         let capsule = document.root()?;
         let scid = document_legacy_scid(capsule).ok()?;
@@ -133,12 +141,12 @@ impl Worker<'_> {
         if !validator.is_valid_document(capsule)? {
             return None;
         }
-        let parsed_user_agent = match user_agent {
-            Some(text) => Some(self.user_agents.parse_rendered(text).ok()?),
+        // Lent by the cache (no reference count touched); the topic comes from another field.
+        let user_agent_json = match user_agent {
+            Some(text) => Some(self.user_agents.rendered(text).ok()?.json()),
             None => None,
         };
         let name = validator.name();
-        let topic = self.valid_topic(name).ok()?;
         let timestamp_ms = capsule
             .get("dt")
             .and_then(NodeRef::as_str)
@@ -149,28 +157,27 @@ impl Worker<'_> {
                     .and_then(NodeRef::as_i64)
                     .and_then(|s| s.checked_mul(1000))
             });
-        let key = self
-            .processor
-            .settings
-            .message_key
-            .uuid_key_text(capsule.get("uuid").and_then(NodeRef::as_str));
-        // Written straight into the record's buffer, sized from the document's text (which
-        // holds nearly all of the output's bytes): usually no copy and no regrowth.
-        let user_agent_json = parsed_user_agent.as_ref().map(|parsed| parsed.json());
-        let mut payload = Vec::with_capacity(
-            document.text_bytes() + user_agent_json.map_or(0, str::len) + PAYLOAD_SLACK_BYTES,
-        );
-        match user_agent_json {
-            Some(json) => capsule.write_json_substituting(&mut payload, USER_AGENT_KEY, json),
-            None => capsule.write_json(&mut payload),
-        }
-        Some(Processed::Record(OutputRecord {
+        let message_key = self.processor.settings.message_key;
+        let uuid = capsule.get("uuid").and_then(NodeRef::as_str);
+        let key = message_key.uuid_key_bytes(uuid);
+        let topic = valid_topic(&mut self.valid_topics, self.processor, name).ok()?;
+        // Written straight into the batch's buffer: no copy, no allocation of its own.
+        let meta = RecordMeta {
             topic,
-            schema: Some(name.to_owned()),
+            schema: Some(name),
             key,
-            payload,
             timestamp_ms,
             outcome: Outcome::Valid,
-        }))
+        };
+        out.push_written(meta, |payload| {
+            payload.reserve(
+                document.text_bytes() + user_agent_json.map_or(0, str::len) + PAYLOAD_SLACK_BYTES,
+            );
+            match user_agent_json {
+                Some(json) => capsule.write_json_substituting(payload, USER_AGENT_KEY, json),
+                None => capsule.write_json(payload),
+            }
+        });
+        Some(Processed::Written)
     }
 }

@@ -22,13 +22,15 @@ pub enum MessageKey {
 impl MessageKey {
     /// The key of an event whose uuid is `uuid`, for modes that do not look at streams.
     pub fn uuid_key(self, uuid: Option<&Value>) -> Option<Vec<u8>> {
-        self.uuid_key_text(uuid.and_then(Value::as_str))
+        self.uuid_key_bytes(uuid.and_then(Value::as_str))
+            .map(<[u8]>::to_vec)
     }
 
-    /// [`uuid_key`](Self::uuid_key) of a uuid given as text (`None` when it is not a string).
-    pub fn uuid_key_text(self, uuid: Option<&str>) -> Option<Vec<u8>> {
+    /// [`uuid_key`](Self::uuid_key) of a uuid given as text (`None` when it is not a string),
+    /// borrowed from it.
+    pub fn uuid_key_bytes(self, uuid: Option<&str>) -> Option<&[u8]> {
         match self {
-            MessageKey::Uuid => uuid.map(|s| s.as_bytes().to_vec()),
+            MessageKey::Uuid => uuid.map(str::as_bytes),
             MessageKey::None | MessageKey::StreamFields => None,
         }
     }

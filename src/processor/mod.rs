@@ -22,15 +22,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use beacon_parsers::capsule::CapsuleParser;
-use beacon_parsers::json::Document;
 use beacon_parsers::useragent::{UserAgentCache, UserAgentParser};
 use serde_json::Value;
 
 use crate::catalog::{Catalog, CatalogSnapshot};
 use crate::record::OutputRecord;
+use crate::record_batch::RecordBatch;
 use crate::schema::FetchTicket;
-use legacy_document::DocumentStep;
-use validator_memo::ValidatorMemo;
+use legacy_document::{DocumentScratch, DocumentStep};
 
 pub use message_key::MessageKey;
 pub use settings::{LegacyConversion, ProcessorSettings};
@@ -87,6 +86,8 @@ enum Lookup {
 /// The result of processing one line.
 enum Processed {
     Record(OutputRecord),
+    /// The record was written into the batch given to [`Worker::process`].
+    Written,
     Pending(FetchTicket),
 }
 
@@ -115,8 +116,8 @@ impl Processor {
                 self.settings.user_agent_cache_size,
             ),
             valid_topics: HashMap::new(),
-            document: Document::new(),
-            validators: ValidatorMemo::default(),
+            scratch: DocumentScratch::default(),
+            last_batch_bytes: 0,
         }
     }
 
@@ -138,10 +139,11 @@ pub struct Worker<'a> {
     /// Valid-event topic per legacy schema name, as the topic template made it (bounded, see
     /// [`MAX_CACHED_TOPICS`]).
     valid_topics: HashMap<String, String>,
-    /// The document every ordinary legacy line is parsed into (reused, see `legacy_document`).
-    document: Document,
-    /// The legacy validators of the current batch.
-    validators: ValidatorMemo,
+    /// The document every ordinary legacy line is parsed into and the legacy validators of
+    /// the current batch (reused, see `legacy_document`).
+    scratch: DocumentScratch,
+    /// Payload bytes of the last batch, to size the next one.
+    last_batch_bytes: usize,
 }
 
 /// The most valid-event topics a worker remembers; the cache starts over when it is full (the
@@ -163,9 +165,21 @@ impl Worker<'_> {
         clock: Clock,
     ) -> OutputRecord {
         let snapshot = self.processor.catalog.snapshot();
-        self.validators.clear();
-        match self.process(&snapshot, raw, overlong_bytes, clock, Lookup::Block) {
+        self.scratch.validators.clear();
+        let mut out = RecordBatch::default();
+        match self.process(
+            &snapshot,
+            raw,
+            overlong_bytes,
+            clock,
+            Lookup::Block,
+            &mut out,
+        ) {
             Processed::Record(record) => record,
+            Processed::Written => match out.get(0) {
+                Some(record) => record.to_owned_record(),
+                None => self.unfinished_fetch(raw, clock),
+            },
             // Blocking lookups never report pending; treat it as a fetch that did not finish.
             Processed::Pending(_) => self.unfinished_fetch(raw, clock),
         }
@@ -177,16 +191,19 @@ impl Worker<'_> {
         &mut self,
         lines: impl Iterator<Item = (&'l [u8], Option<u64>)>,
         clock: Clock,
-    ) -> Vec<OutputRecord> {
+    ) -> RecordBatch {
         let snapshot = self.processor.catalog.snapshot();
-        self.validators.clear();
-        let mut records: Vec<Option<OutputRecord>> = Vec::new();
+        self.scratch.validators.clear();
+        // Sized like the last batch's bytes: usually one allocation per batch.
+        let mut records = RecordBatch::with_capacity(lines.size_hint().0, self.last_batch_bytes);
         let mut deferred: Vec<(usize, &'l [u8], Option<u64>, FetchTicket)> = Vec::new();
         for (index, (raw, overlong)) in lines.enumerate() {
-            match self.process(&snapshot, raw, overlong, clock, Lookup::Poll) {
-                Processed::Record(record) => records.push(Some(record)),
+            match self.process(&snapshot, raw, overlong, clock, Lookup::Poll, &mut records) {
+                Processed::Record(record) => records.push(&record),
+                Processed::Written => {}
                 Processed::Pending(ticket) => {
-                    records.push(None);
+                    // A placeholder, replaced below once the fetch is done.
+                    records.push(&self.unfinished_fetch(b"", clock));
                     deferred.push((index, raw, overlong, ticket));
                 }
             }
@@ -194,18 +211,27 @@ impl Worker<'_> {
         let timeout = self.processor.settings.fetch_wait;
         for (index, raw, overlong, ticket) in deferred {
             ticket.wait(timeout);
-            let record = match self.process(&snapshot, raw, overlong, clock, Lookup::Block) {
+            let mut finished = RecordBatch::default();
+            let processed = self.process(
+                &snapshot,
+                raw,
+                overlong,
+                clock,
+                Lookup::Block,
+                &mut finished,
+            );
+            let record = match processed {
                 Processed::Record(record) => record,
+                Processed::Written => match finished.get(0) {
+                    Some(record) => record.to_owned_record(),
+                    None => self.unfinished_fetch(raw, clock),
+                },
                 Processed::Pending(_) => self.unfinished_fetch(raw, clock),
             };
-            if let Some(slot) = records.get_mut(index) {
-                *slot = Some(record);
-            }
+            records.replace(index, &record);
         }
+        self.last_batch_bytes = records.byte_len();
         records
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| self.unfinished_fetch(b"", clock)))
-            .collect()
     }
 
     fn process(
@@ -215,6 +241,7 @@ impl Worker<'_> {
         overlong_bytes: Option<u64>,
         clock: Clock,
         lookup: Lookup,
+        out: &mut RecordBatch,
     ) -> Processed {
         // Input bytes are decoded as UTF-8 with invalid sequences replaced (U+FFFD), as the
         // reference reads its input.
@@ -232,7 +259,7 @@ impl Worker<'_> {
                 clock,
             ));
         }
-        let decoded = match self.legacy_document(snapshot, &line, clock, lookup) {
+        let decoded = match self.legacy_document(snapshot, &line, clock, lookup, out) {
             DocumentStep::Done(processed) => return processed,
             DocumentStep::Decoded(decoded) => *decoded,
             DocumentStep::Again => match self.processor.parser.decode(&line) {

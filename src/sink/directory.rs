@@ -80,7 +80,11 @@ fn ends_without_newline(file: &mut File) -> std::io::Result<bool> {
 pub struct DirectorySink {
     dir: PathBuf,
     fsync: bool,
-    files: HashMap<String, TopicFile>,
+    /// Topic -> index in `topic_files`.
+    files: HashMap<String, usize>,
+    topic_files: Vec<TopicFile>,
+    /// Per name id of the batch being accepted: its topic file, once looked up.
+    batch_files: Vec<Option<usize>>,
     pending: PendingAcks,
     stats: Arc<Stats>,
 }
@@ -96,25 +100,28 @@ impl DirectorySink {
             dir,
             fsync,
             files: HashMap::new(),
+            topic_files: Vec::new(),
+            batch_files: Vec::new(),
             pending: PendingAcks::default(),
             stats,
         })
     }
 
-    fn topic_file(&mut self, topic: &str) -> Result<&mut TopicFile, SinkError> {
-        if !self.files.contains_key(topic) {
-            // Topics are checked when routed; check again because the name becomes a path.
-            check_topic_name(topic).map_err(|e| SinkError {
-                context: format!("refusing to create a file for topic {topic:?}"),
-                error: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
-            })?;
-            let file = TopicFile::open(file_path(&self.dir, topic))?;
-            self.files.insert(topic.to_owned(), file);
+    /// The index in `topic_files` of `topic`'s file, opened on first use.
+    fn topic_file(&mut self, topic: &str) -> Result<usize, SinkError> {
+        if let Some(&index) = self.files.get(topic) {
+            return Ok(index);
         }
-        self.files.get_mut(topic).ok_or_else(|| SinkError {
-            context: format!("no file for topic {topic}"),
-            error: std::io::Error::other("file vanished"),
-        })
+        // Topics are checked when routed; check again because the name becomes a path.
+        check_topic_name(topic).map_err(|e| SinkError {
+            context: format!("refusing to create a file for topic {topic:?}"),
+            error: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+        })?;
+        let file = TopicFile::open(file_path(&self.dir, topic))?;
+        let index = self.topic_files.len();
+        self.topic_files.push(file);
+        self.files.insert(topic.to_owned(), index);
+        Ok(index)
     }
 }
 
@@ -125,12 +132,29 @@ fn file_path(dir: &Path, topic: &str) -> PathBuf {
 impl Sink for DirectorySink {
     fn accept(&mut self, batch: ProcessedBatch) -> Result<(), SinkError> {
         let tally = Tally::of(&batch);
-        for record in &batch.records {
-            let file = self.topic_file(&record.topic)?;
+        // Each topic of the batch is looked up once, by its name id.
+        self.batch_files.clear();
+        self.batch_files.resize(batch.records.name_count(), None);
+        for record in batch.records.iter() {
+            let slot = record.topic_id as usize;
+            let index = match self.batch_files.get(slot).copied().flatten() {
+                Some(index) => index,
+                None => {
+                    let index = self.topic_file(record.topic)?;
+                    if let Some(known) = self.batch_files.get_mut(slot) {
+                        *known = Some(index);
+                    }
+                    index
+                }
+            };
+            let file = self.topic_files.get_mut(index).ok_or_else(|| SinkError {
+                context: format!("no file for topic {}", record.topic),
+                error: std::io::Error::other("file vanished"),
+            })?;
             if file.buffer.len() + record.payload.len() + 1 > WRITE_BUFFER_BYTES {
                 file.write_out()?;
             }
-            file.buffer.extend_from_slice(&record.payload);
+            file.buffer.extend_from_slice(record.payload);
             file.buffer.push(b'\n');
         }
         self.pending.push(tally, batch.ack);
@@ -141,7 +165,7 @@ impl Sink for DirectorySink {
         if self.pending.is_empty() {
             return Ok(());
         }
-        for file in self.files.values_mut() {
+        for file in &mut self.topic_files {
             file.write_out()?;
             if self.fsync {
                 file.file.sync_data().map_err(|error| SinkError {

@@ -548,15 +548,15 @@ impl Sink for KafkaSink {
             remaining: AtomicUsize::new(records.len() + 1),
             done: Mutex::new(Some((tally, ack))),
         });
-        for record in &records {
+        for record in records.iter() {
             self.shared.outstanding.fetch_add(1, Ordering::AcqRel);
             let delivery = Box::new(Delivery {
                 batch: Arc::clone(&in_flight),
             });
             let kafka_record = (
-                record.topic.as_str(),
-                record.payload.as_slice(),
-                record.key.as_deref(),
+                record.topic,
+                record.payload,
+                record.key,
                 record.timestamp_ms,
             );
             match produce(&self.producer, &self.shared, kafka_record, delivery, false) {
@@ -565,8 +565,8 @@ impl Sink for KafkaSink {
                     reroute(
                         &self.producer,
                         &self.shared,
-                        &record.topic,
-                        &record.payload,
+                        record.topic,
+                        record.payload,
                         &reason,
                         delivery,
                         false,

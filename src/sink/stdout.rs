@@ -36,8 +36,8 @@ fn stdout_error(error: std::io::Error) -> SinkError {
 impl Sink for StdoutSink {
     fn accept(&mut self, batch: ProcessedBatch) -> Result<(), SinkError> {
         let tally = Tally::of(&batch);
-        for record in &batch.records {
-            self.out.write_all(&record.payload).map_err(stdout_error)?;
+        for record in batch.records.iter() {
+            self.out.write_all(record.payload).map_err(stdout_error)?;
             self.out.write_all(b"\n").map_err(stdout_error)?;
         }
         self.pending.push(tally, batch.ack);

@@ -45,6 +45,9 @@ pub struct UserAgentCache {
     hand: usize,
     hits: u64,
     misses: u64,
+    /// The last parse that could not be cached (capacity 0, or a user agent too long to keep),
+    /// held so that [`rendered`](UserAgentCache::rendered) can lend it like a cached one.
+    uncached: Option<Arc<RenderedUserAgent>>,
 }
 
 impl std::fmt::Debug for UserAgentCache {
@@ -70,6 +73,7 @@ impl UserAgentCache {
             hand: 0,
             hits: 0,
             misses: 0,
+            uncached: None,
         }
     }
 
@@ -86,26 +90,42 @@ impl UserAgentCache {
     /// Like [`parse`](Self::parse), with the parse's JSON object rendered (see
     /// [`RenderedUserAgent`]); a hit renders nothing.
     pub fn parse_rendered(&mut self, raw: &str) -> Result<Arc<RenderedUserAgent>, UserAgentError> {
+        self.rendered(raw).map(Arc::clone)
+    }
+
+    /// [`parse_rendered`](Self::parse_rendered), lent from the cache: a hit touches no
+    /// reference count.
+    pub fn rendered(&mut self, raw: &str) -> Result<&Arc<RenderedUserAgent>, UserAgentError> {
         if self.capacity == 0 || !self.may_be_cached(raw) {
             self.misses = self.misses.saturating_add(1);
-            return self
-                .parser
-                .parse(raw)
-                .map(|info| Arc::new(RenderedUserAgent::new(info)));
+            let entry = Arc::new(RenderedUserAgent::new(self.parser.parse(raw)?));
+            return Ok(self.uncached.insert(entry));
         }
-        if let Some(slot) = self
-            .index
-            .get(raw)
-            .and_then(|&position| self.slots.get_mut(position))
-        {
-            slot.referenced = true;
-            self.hits = self.hits.saturating_add(1);
-            return Ok(Arc::clone(&slot.entry));
+        let position = match self.index.get(raw) {
+            Some(&position) => {
+                self.hits = self.hits.saturating_add(1);
+                if let Some(slot) = self.slots.get_mut(position) {
+                    slot.referenced = true;
+                }
+                Some(position)
+            }
+            None => {
+                self.misses = self.misses.saturating_add(1);
+                let entry = Arc::new(RenderedUserAgent::new(self.parser.parse(raw)?));
+                match self.insert(raw, Arc::clone(&entry)) {
+                    Some(position) => Some(position),
+                    None => return Ok(self.uncached.insert(entry)),
+                }
+            }
+        };
+        match position.and_then(|position| self.slots.get(position)) {
+            Some(slot) => Ok(&slot.entry),
+            // The index and the slots always agree; parse again rather than fail if not.
+            None => {
+                let entry = Arc::new(RenderedUserAgent::new(self.parser.parse(raw)?));
+                Ok(self.uncached.insert(entry))
+            }
         }
-        self.misses = self.misses.saturating_add(1);
-        let entry = Arc::new(RenderedUserAgent::new(self.parser.parse(raw)?));
-        self.insert(raw, Arc::clone(&entry));
-        Ok(entry)
     }
 
     /// Lookups answered from the cache.
@@ -146,8 +166,8 @@ impl UserAgentCache {
             .is_none_or(|max_bytes| raw.len() <= max_bytes)
     }
 
-    /// Stores a fresh parse, evicting by CLOCK when full.
-    fn insert(&mut self, raw: &str, entry: Arc<RenderedUserAgent>) {
+    /// Stores a fresh parse, evicting by CLOCK when full; returns its slot.
+    fn insert(&mut self, raw: &str, entry: Arc<RenderedUserAgent>) -> Option<usize> {
         let key: Arc<str> = Arc::from(raw);
         let slot = Slot {
             key: Arc::clone(&key),
@@ -155,18 +175,17 @@ impl UserAgentCache {
             referenced: false,
         };
         if self.slots.len() < self.capacity {
-            self.index.insert(key, self.slots.len());
+            let position = self.slots.len();
+            self.index.insert(key, position);
             self.slots.push(slot);
-            return;
+            return Some(position);
         }
-        let Some(victim) = self.choose_victim() else {
-            return;
-        };
-        if let Some(old) = self.slots.get_mut(victim) {
-            let evicted = std::mem::replace(old, slot);
-            self.index.remove(&evicted.key);
-            self.index.insert(key, victim);
-        }
+        let victim = self.choose_victim()?;
+        let old = self.slots.get_mut(victim)?;
+        let evicted = std::mem::replace(old, slot);
+        self.index.remove(&evicted.key);
+        self.index.insert(key, victim);
+        Some(victim)
     }
 
     /// Advances the clock hand to the first slot without its referenced bit (clearing bits on
