@@ -41,19 +41,30 @@ echo "mock cluster at $brokers; $lines lines" >&2
 echo "raw input: $(stat -c %s "$work/raw.log") bytes" >&2
 
 rate() { sed -n 's/.*(\([0-9]*\) lines\/s.*/\1/p' | tail -1; }
+# CPU time (user + system, clock ticks of 10 ms) the mock broker has used so far: its share of
+# each step is what the step made it do.
+ticks_per_second=$(getconf CLK_TCK)
+broker_ticks() { cut -d')' -f2 "/proc/$broker_pid/stat" | awk '{ print $12 + $13 }'; }
+# Broker CPU in microseconds per line between two readings.
+broker_us() { awk -v a="$1" -v b="$2" -v hz="$ticks_per_second" -v n="$lines" 'BEGIN { printf "%.2f", (b - a) * 1e6 / hz / n }'; }
 
 echo "== 1. files -> directory" >&2
+t0=$(broker_ticks)
 dir_rate=$(/usr/bin/time -f '%U %S %M' -o "$work/dir.time" "$bin" process --log-level warn --out "$work/records" "$work/raw.log" 2>&1 | tee "$work/dir.txt" | rate)
 
+t1=$(broker_ticks)
 echo "== 2. bare producer, same records" >&2
 bare_line=$(BARE_PRODUCER_BROKERS="$brokers" BARE_PRODUCER_RECORDS="$work/records" \
     cargo bench --quiet --bench bare_producer 2>/dev/null | grep '^bare producer')
 echo "$bare_line" >&2
 bare_rate=$(echo "$bare_line" | sed -n 's/.* s: \([0-9]*\) records\/s.*/\1/p')
+bare_cpu=$(echo "$bare_line" | sed -n 's/.*, \([0-9.]*\) us CPU\/record.*/\1/p')
+t2=$(broker_ticks)
 
 echo "== 3. files -> Kafka" >&2
 f2k_rate=$(/usr/bin/time -f '%U %S %M' -o "$work/f2k.time" "$bin" process --log-level warn --kafka "$brokers" "$work/raw.log" 2>&1 | rate)
 
+t3=$(broker_ticks)
 echo "== 4. Kafka -> Kafka" >&2
 cat >"$work/k2k.yaml" <<YAML
 input:
@@ -71,14 +82,16 @@ streams:
 YAML
 /usr/bin/time -f '%U %S %M' -o "$work/k2k.time" "$bin" process --log-level warn --config "$work/k2k.yaml" >"$work/k2k.txt" 2>&1
 k2k_rate=$(rate <"$work/k2k.txt")
+t4=$(broker_ticks)
 grep -E "lines read|delivered" "$work/k2k.txt" >&2
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-# CPU microseconds per line (user + system, every thread of the processor) and peak RSS in MB.
 usage() { awk -v n="$lines" '{ printf "%11.2f %10.0f", ($1 + $2) * 1e6 / n, $3 / 1024 }' "$1"; }
-printf '\n%-34s %12s %10s %11s %10s\n' "path" "records/s" "vs bare" "CPU us/line" "peak MB"
-printf '%-34s %12s %10s\n' "bare rdkafka producer" "$bare_rate" "1.00"
-printf '%-34s %12s %10s %s\n' "files -> directory (processor)" "$dir_rate" "$(ratio "$dir_rate" "$bare_rate")" "$(usage "$work/dir.time")"
-printf '%-34s %12s %10s %s\n' "files -> Kafka (processor)" "$f2k_rate" "$(ratio "$f2k_rate" "$bare_rate")" "$(usage "$work/f2k.time")"
-printf '%-34s %12s %10s %s\n' "Kafka -> Kafka (processor)" "$k2k_rate" "$(ratio "$k2k_rate" "$bare_rate")" "$(usage "$work/k2k.time")"
-echo "(records/s from the processor's own count, i.e. from its first line; the mock broker is a separate process on the same cores)"
+printf '\n%-34s %12s %10s %11s %10s %12s\n' "path" "records/s" "vs bare" "CPU us/line" "peak MB" "broker us/line"
+printf '%-34s %12s %10s %11s %10s %12s\n' "bare rdkafka producer" "$bare_rate" "1.00" "$bare_cpu" "" "$(broker_us "$t1" "$t2")"
+printf '%-34s %12s %10s %s %12s\n' "files -> directory (processor)" "$dir_rate" "$(ratio "$dir_rate" "$bare_rate")" "$(usage "$work/dir.time")" "$(broker_us "$t0" "$t1")"
+printf '%-34s %12s %10s %s %12s\n' "files -> Kafka (processor)" "$f2k_rate" "$(ratio "$f2k_rate" "$bare_rate")" "$(usage "$work/f2k.time")" "$(broker_us "$t2" "$t3")"
+printf '%-34s %12s %10s %s %12s\n' "Kafka -> Kafka (processor)" "$k2k_rate" "$(ratio "$k2k_rate" "$bare_rate")" "$(usage "$work/k2k.time")" "$(broker_us "$t3" "$t4")"
+echo "(records/s from the processor's own count, i.e. from its first line; the mock broker is a separate process on the same cores."
+echo " CPU us/line: the processor's whole run, start-up included, or the bare producer's timed part; broker us/line: the"
+echo " mock broker's CPU during the step. The Kafka -> Kafka broker figure includes serving the raw topic to the consumer.)"

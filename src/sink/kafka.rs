@@ -146,10 +146,8 @@ impl InFlightBatch {
 /// The reason counted for records replaced because Kafka refused them.
 pub const PRODUCE_REASON: &str = "produce";
 
-/// The delivery opaque of one record.
-struct Delivery {
-    batch: Arc<InFlightBatch>,
-}
+/// The delivery opaque of one record: its batch (no allocation of its own per record).
+type Delivery = Arc<InFlightBatch>;
 
 /// A record to produce again, from the polling thread.
 struct Redo {
@@ -157,7 +155,7 @@ struct Redo {
     payload: Vec<u8>,
     key: Option<Vec<u8>>,
     timestamp: Option<i64>,
-    delivery: Box<Delivery>,
+    delivery: Delivery,
     /// `Some(reason)`: replace it by an error event first.
     refused: Option<String>,
 }
@@ -239,14 +237,14 @@ impl ClientContext for SinkProducerContext {
 }
 
 impl ProducerContext for SinkProducerContext {
-    type DeliveryOpaque = Box<Delivery>;
+    type DeliveryOpaque = Delivery;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, delivery: Box<Delivery>) {
+    fn delivery(&self, result: &DeliveryResult<'_>, delivery: Delivery) {
         let shared = &self.shared;
         let (error, message) = match result {
             Ok(_) => {
                 shared.outstanding.fetch_sub(1, Ordering::AcqRel);
-                delivery.batch.finish_one(&shared.stats);
+                delivery.finish_one(&shared.stats);
                 return;
             }
             Err((error, message)) => (error, message),
@@ -293,7 +291,7 @@ type KafkaProducer = BaseProducer<SinkProducerContext>;
 /// Why `produce` gave up on a record.
 enum NotProduced {
     /// Kafka will never take it (reason given).
-    Refused(String, Box<Delivery>),
+    Refused(String, Delivery),
     /// The sink has failed.
     Failed,
 }
@@ -303,7 +301,7 @@ fn produce(
     producer: &KafkaProducer,
     shared: &SinkShared,
     record: (&str, &[u8], Option<&[u8]>, Option<i64>),
-    mut delivery: Box<Delivery>,
+    mut delivery: Delivery,
     on_poller: bool,
 ) -> Result<(), NotProduced> {
     let (topic, payload, key, timestamp) = record;
@@ -363,7 +361,7 @@ fn reroute(
     topic: &str,
     payload: &[u8],
     reason: &str,
-    delivery: Box<Delivery>,
+    delivery: Delivery,
     on_poller: bool,
 ) {
     if shared.router.is_error_topic(topic) {
@@ -383,9 +381,7 @@ fn reroute(
     }
     shared.rerouted.fetch_add(1, Ordering::Relaxed);
     shared.count_error("rerouted");
-    delivery
-        .batch
-        .count_rerouted(error.schema.as_deref(), topic, &error.topic);
+    delivery.count_rerouted(error.schema.as_deref(), topic, &error.topic);
     let record = (
         error.topic.as_str(),
         error.payload.as_slice(),
@@ -550,9 +546,7 @@ impl Sink for KafkaSink {
         });
         for record in records.iter() {
             self.shared.outstanding.fetch_add(1, Ordering::AcqRel);
-            let delivery = Box::new(Delivery {
-                batch: Arc::clone(&in_flight),
-            });
+            let delivery = Arc::clone(&in_flight);
             let kafka_record = (
                 record.topic,
                 record.payload,
