@@ -15,4 +15,5 @@ pub mod python;
 pub mod qson;
 pub mod scid;
 pub mod useragent;
+pub mod utf8;
 pub mod uuid5;

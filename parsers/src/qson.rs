@@ -86,7 +86,7 @@ pub fn decode_into<'a>(captured: &'a str, buffer: &'a mut Vec<u8>) -> Result<&'a
     }
     let written = percent_decode_into(trimmed.as_bytes(), buffer);
     let decoded = buffer.get(..written).unwrap_or_default();
-    std::str::from_utf8(decoded).map_err(|error| QsonError::InvalidUtf8 {
+    crate::utf8::from_utf8(decoded).map_err(|error| QsonError::InvalidUtf8 {
         byte_offset: error.valid_up_to(),
     })
 }

@@ -317,11 +317,11 @@ impl Worker<'_> {
     }
 }
 
-/// The line as text: borrowed when it is valid UTF-8 (checked with the standard library's
-/// word-at-a-time validation, much cheaper than the lossy decoder's byte-by-byte chunking), else
-/// with every invalid sequence replaced by U+FFFD.
+/// The line as text: borrowed when it is valid UTF-8 (checked with SIMD validation, much cheaper
+/// than the lossy decoder's byte-by-byte chunking), else with every invalid sequence replaced by
+/// U+FFFD.
 fn decode_line(raw: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(raw) {
+    match beacon_parsers::utf8::from_utf8(raw) {
         Ok(text) => Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(raw),
     }
