@@ -166,9 +166,20 @@ impl Worker<'_> {
     ) -> OutputRecord {
         let snapshot = self.processor.catalog.snapshot();
         self.scratch.validators.clear();
+        self.process_blocking(&snapshot, raw, overlong_bytes, clock)
+    }
+
+    /// One line's record, waiting for any schema fetch it needs.
+    fn process_blocking(
+        &mut self,
+        snapshot: &CatalogSnapshot,
+        raw: &[u8],
+        overlong_bytes: Option<u64>,
+        clock: Clock,
+    ) -> OutputRecord {
         let mut out = RecordBatch::default();
         match self.process(
-            &snapshot,
+            snapshot,
             raw,
             overlong_bytes,
             clock,
@@ -213,23 +224,7 @@ impl Worker<'_> {
         let timeout = self.processor.settings.fetch_wait;
         for (index, raw, overlong, ticket) in deferred {
             ticket.wait(timeout);
-            let mut finished = RecordBatch::default();
-            let processed = self.process(
-                &snapshot,
-                raw,
-                overlong,
-                clock,
-                Lookup::Block,
-                &mut finished,
-            );
-            let record = match processed {
-                Processed::Record(record) => record,
-                Processed::Written => match finished.get(0) {
-                    Some(record) => record.to_owned_record(),
-                    None => self.unfinished_fetch(raw, clock),
-                },
-                Processed::Pending(_) => self.unfinished_fetch(raw, clock),
-            };
+            let record = self.process_blocking(&snapshot, raw, overlong, clock);
             records.replace(index, &record);
         }
         self.last_batch_bytes = records.byte_len();
