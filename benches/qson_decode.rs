@@ -1,4 +1,5 @@
-//! Stage 2: percent-decoding the captured `%q` field (`qson::decode`) of each generated line.
+//! Stage 2: percent-decoding the captured `%q` field of each generated line: `qson::decode` (a new
+//! string per line) and `qson::decode_into` (one buffer reused, as the pipeline does).
 
 mod common;
 
@@ -21,6 +22,15 @@ fn qson_decode(c: &mut Criterion) {
         b.iter(|| {
             for field in &fields {
                 let _ = black_box(qson::decode(black_box(field)));
+            }
+        });
+    });
+    // What the pipeline calls: one buffer reused for every line.
+    group.bench_function("decode_into", |b| {
+        let mut buffer = Vec::new();
+        b.iter(|| {
+            for field in &fields {
+                let _ = black_box(qson::decode_into(black_box(field), &mut buffer).map(str::len));
             }
         });
     });

@@ -14,6 +14,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
+#[cfg(target_arch = "x86_64")]
+mod ssse3;
+
 /// Why a QSON field could not be decoded into text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QsonError {
@@ -94,13 +97,45 @@ pub fn decode_into<'a>(captured: &'a str, buffer: &'a mut Vec<u8>) -> Result<&'a
 /// Steps 2 and 3: `+` to space and byte-wise percent-decoding of `bytes`, written at the start
 /// of `out`; returns the number of bytes written. `out` is grown (never shrunk) to at least the
 /// input's length, so a reused buffer is not cleared or refilled for every line.
+///
+/// Whole sixteen-byte steps go through the SSSE3 decoder where the CPU has it ([`ssse3`]); the
+/// rest through [`percent_decode_bytewise`]. Both give the same bytes (property-tested).
 fn percent_decode_into(bytes: &[u8], out: &mut Vec<u8>) -> usize {
-    // Decoding only ever shrinks the text: the output is written into slots sized like the
-    // input (through a local iterator over them, which the compiler keeps in registers, unlike
-    // pushes onto the `Vec`).
+    // Decoding only ever shrinks the text.
     if out.len() < bytes.len() {
         out.resize(bytes.len(), 0);
     }
+    let (read, written) = decode_steps(bytes, out);
+    let rest = bytes.get(read..).unwrap_or_default();
+    match out.get_mut(written..) {
+        Some(tail) => written + percent_decode_bytewise(rest, tail),
+        None => written,
+    }
+}
+
+/// Decodes what it can of `bytes` with SIMD; returns `(read, written)` (see
+/// [`ssse3::decode_steps`]); `(0, 0)` where the CPU has no SSSE3.
+#[cfg(target_arch = "x86_64")]
+fn decode_steps(bytes: &[u8], out: &mut [u8]) -> (usize, usize) {
+    if ssse3::available() {
+        // SAFETY: `decode_steps` is safe code compiled for SSSE3, which this CPU has (checked
+        // just above); it has no other precondition.
+        unsafe { ssse3::decode_steps(bytes, out) }
+    } else {
+        (0, 0)
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn decode_steps(_bytes: &[u8], _out: &mut [u8]) -> (usize, usize) {
+    (0, 0)
+}
+
+/// The byte-wise decoder: writes the decoding of `bytes` at the start of `out` and returns the
+/// number of bytes written (at most `out.len()`, which should be at least `bytes.len()`).
+fn percent_decode_bytewise(bytes: &[u8], out: &mut [u8]) -> usize {
+    // The output is written into slots sized like the input (through a local iterator over
+    // them, which the compiler keeps in registers, unlike pushes onto a `Vec`).
     let capacity = out.len();
     let mut slots = out.iter_mut();
     let mut input = bytes.iter();
@@ -335,6 +370,68 @@ mod tests {
         );
     }
 
+    /// The whole decoder (SIMD steps, then the byte-wise rest) on `bytes`, in a fresh buffer or
+    /// in `reused`.
+    fn stepped(bytes: &[u8], reused: &mut Vec<u8>) -> Vec<u8> {
+        let written = percent_decode_into(bytes, reused);
+        reused.get(..written).unwrap_or_default().to_vec()
+    }
+
+    /// The byte-wise decoder alone: the reference the SIMD steps must agree with.
+    fn bytewise(bytes: &[u8]) -> Vec<u8> {
+        let mut out = vec![0; bytes.len()];
+        let written = percent_decode_bytewise(bytes, &mut out);
+        out.truncate(written);
+        out
+    }
+
+    #[test]
+    fn simd_steps_agree_with_bytewise_at_every_alignment() {
+        // Valid escapes (either case), invalid ones (`%zz`, `%%41`, a `%` and one digit), `+`,
+        // an encoded `+`, raw UTF-8 and a `%` at the very end, shifted through every position of
+        // a step and across step boundaries.
+        let pattern = "%7B%22a%22%3a+b%2B%zz%%41%4\u{e9}%C3%A9xy%4";
+        let mut buffer = Vec::new();
+        for shift in 0..40 {
+            for cut in [pattern.len(), pattern.len() - 1, pattern.len() - 2] {
+                let text = format!("{}{}", "q".repeat(shift), pattern);
+                let input = text.as_bytes().get(..shift + cut).unwrap_or_default();
+                let expected = bytewise(input);
+                assert_eq!(
+                    stepped(input, &mut Vec::new()),
+                    expected,
+                    "{text:?} cut {cut}"
+                );
+                assert_eq!(stepped(input, &mut buffer), expected, "{text:?} reused");
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn simd_steps_decode_an_encoded_capsule() {
+        if !ssse3::available() {
+            return;
+        }
+        let json =
+            r#"{"event":{"action":"click","n":42},"schema":"Echo","revision":7,"wiki":"enwiki"}"#;
+        let encoded = encode_uri_component(json);
+        let mut out = vec![0; encoded.len()];
+        // SAFETY: SSSE3 was checked above.
+        let (read, written) = unsafe { ssse3::decode_steps(encoded.as_bytes(), &mut out) };
+        assert!(
+            read >= encoded.len() - 17,
+            "only {read} of {} bytes in steps",
+            encoded.len()
+        );
+        let rest = percent_decode_bytewise(
+            encoded.as_bytes().get(read..).unwrap_or_default(),
+            out.get_mut(written..).unwrap_or_default(),
+        );
+        out.truncate(written + rest);
+        assert_eq!(String::from_utf8(out).ok().as_deref(), Some(json));
+    }
+
     proptest! {
         #[test]
         fn decode_never_panics(input in any::<String>()) {
@@ -351,6 +448,19 @@ mod tests {
             let mut buffer = Vec::new();
             let got = decode_into(&input, &mut buffer).map(str::to_owned);
             prop_assert_eq!(got, decode(&input).map(Cow::into_owned));
+        }
+
+        #[test]
+        fn simd_steps_agree_with_bytewise(
+            input in proptest::collection::vec(
+                prop::sample::select(b"%%%++0159aAfFgG:z\xc3\xa9\xff".to_vec()),
+                0..160,
+            ),
+            leftover in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            // The buffer starts with junk, as a reused one does.
+            let mut buffer = leftover;
+            prop_assert_eq!(stepped(&input, &mut buffer), bytewise(&input));
         }
 
         #[test]
