@@ -11,6 +11,7 @@
 # CPU time (user + system, all threads) per line. Benchmarks report; they assert nothing.
 #
 # Usage: scripts/bench.sh [LINES, default 2000000] [KAFKA_LINES, default 200000; 0 skips Kafka]
+# Environment: RUNS, how many times the directory step runs (default 3; the median is reported).
 # The generated file is ~730 bytes per line (1.4 GB for 2 M lines) and is removed at the end.
 set -euo pipefail
 
@@ -36,6 +37,10 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 bytes=$(stat -c %s "$work/raw.log")
 echo "input: $lines lines, $bytes bytes" >&2
 cat "$work/raw.log" >/dev/null # into the page cache: every step reads it from memory
+# Write the generated file back to disk now: otherwise the kernel's writeback of its 1.4 GB of
+# dirty pages starts about 30 s later, in the middle of the measured steps, and takes CPU from
+# them (it made the same run's system time vary between 1 and 6 s on the 2-core VM).
+sync
 
 # Runs a command under GNU time; prints "wall_seconds cpu_seconds max_rss_kb" (wall time from
 # the nanosecond clock: GNU time's own is in hundredths).
@@ -49,16 +54,29 @@ measure() {
 
 echo "== 1. baseline: wc -l" >&2
 read -r wc_wall wc_cpu wc_rss < <(measure wc -l "$work/raw.log")
-echo "== 2. process -> directory" >&2
-read -r dir_wall dir_cpu dir_rss < <(measure "$bin" process --log-level warn --out "$work/out" "$work/raw.log")
-# `process` prints its summary on standard error; every line must come out as one record.
-delivered=$(cat "$work/stdout.txt" "$work/stderr.txt" | sed -n 's/^delivered (valid + errors) *\([0-9]*\).*/\1/p')
-if [ "$delivered" != "$lines" ]; then
-    echo "process delivered '$delivered' records for $lines lines:" >&2
-    cat "$work/stdout.txt" "$work/stderr.txt" >&2
-    exit 1
-fi
-rm -rf "$work/out"
+# The directory step runs RUNS times (default 3); the median run (by wall time) is the one
+# reported, every run is listed. Each run starts from an empty output directory, after the
+# previous run's output was written back and deleted.
+runs="${RUNS:-3}"
+: >"$work/runs.txt"
+for run in $(seq "$runs"); do
+    echo "== 2. process -> directory (run $run of $runs)" >&2
+    read -r wall cpu rss < <(measure "$bin" process --log-level warn --out "$work/out" "$work/raw.log")
+    # `process` prints its summary on standard error; every line must come out as one record.
+    delivered=$(cat "$work/stdout.txt" "$work/stderr.txt" | sed -n 's/^delivered (valid + errors) *\([0-9]*\).*/\1/p')
+    if [ "$delivered" != "$lines" ]; then
+        echo "process delivered '$delivered' records for $lines lines:" >&2
+        cat "$work/stdout.txt" "$work/stderr.txt" >&2
+        exit 1
+    fi
+    read -r user system _ < "$work/time.txt"
+    echo "$wall $cpu $rss $user $system" >>"$work/runs.txt"
+    sync
+    rm -rf "$work/out"
+done
+echo "process -> directory runs (wall s, CPU s, peak KB, user s, system s):" >&2
+cat "$work/runs.txt" >&2
+read -r dir_wall dir_cpu dir_rss _ _ < <(sort -n "$work/runs.txt" | sed -n "$(((runs + 1) / 2))p")
 
 row() { # name wall cpu rss baseline_wall
     awk -v name="$1" -v wall="$2" -v cpu="$3" -v rss="$4" -v base="$5" -v n="$lines" -v b="$bytes" 'BEGIN {
@@ -70,6 +88,7 @@ row() { # name wall cpu rss baseline_wall
 printf '\n%-28s %12s %9s %9s %10s %11s\n' "step" "lines/s" "MB/s" "vs wc -l" "peak MB" "CPU us/line"
 row "wc -l (baseline)" "$wc_wall" "$wc_cpu" "$wc_rss" "$wc_wall"
 row "process -> directory" "$dir_wall" "$dir_cpu" "$dir_rss" "$wc_wall"
+echo "(process: the median of $runs runs)"
 echo "(wall time of the whole command, start-up included; $(nproc) cores)"
 
 if [ "$kafka_lines" != "0" ]; then
