@@ -80,6 +80,7 @@ fn main() {
         .set("batch.num.messages", "10000")
         .set("batch.size", "1000000")
         .set("queue.buffering.max.messages", "100000")
+        .set("queue.buffering.max.kbytes", "65536")
         .create_with_context(Counting {
             delivered: Arc::clone(&delivered),
             failed: Arc::clone(&failed),

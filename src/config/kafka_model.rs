@@ -103,6 +103,10 @@ pub struct KafkaOutputConfig {
     /// `queue.buffering.max.messages`: records buffered before the pipeline is held back.
     #[serde(default = "default_queue_max_messages")]
     pub queue_max_messages: u64,
+    /// `queue.buffering.max.kbytes`: the same bound in kilobytes of records, so that the
+    /// producer's memory does not depend on how large the records are.
+    #[serde(default = "default_queue_max_kbytes")]
+    pub queue_max_kbytes: u64,
     /// `message.timeout.ms`: librdkafka's retry budget per record; after it the record is
     /// produced again (never dropped).
     #[serde(default = "default_message_timeout_ms")]
@@ -128,6 +132,7 @@ impl KafkaOutputConfig {
             batch_num_messages: default_batch_num_messages(),
             batch_bytes: default_batch_bytes(),
             queue_max_messages: default_queue_max_messages(),
+            queue_max_kbytes: default_queue_max_kbytes(),
             message_timeout_ms: default_message_timeout_ms(),
             flush_timeout_ms: default_flush_timeout_ms(),
             message_key: MessageKeyConfig::default(),
@@ -147,6 +152,10 @@ fn default_batch_bytes() -> u64 {
 }
 fn default_queue_max_messages() -> u64 {
     100_000
+}
+/// 64 MiB: a few seconds of output at full speed (librdkafka's own default is 1 GiB).
+fn default_queue_max_kbytes() -> u64 {
+    65_536
 }
 fn default_message_timeout_ms() -> u64 {
     300_000

@@ -90,6 +90,7 @@ pub fn sink_settings(
         ("output.batch_num_messages", output.batch_num_messages),
         ("output.batch_bytes", output.batch_bytes),
         ("output.queue_max_messages", output.queue_max_messages),
+        ("output.queue_max_kbytes", output.queue_max_kbytes),
         ("output.message_timeout_ms", output.message_timeout_ms),
     ] {
         if value == 0 {
@@ -106,6 +107,7 @@ pub fn sink_settings(
         batch_num_messages: output.batch_num_messages,
         batch_bytes: output.batch_bytes,
         queue_max_messages: output.queue_max_messages,
+        queue_max_kbytes: output.queue_max_kbytes,
         message_timeout: Duration::from_millis(output.message_timeout_ms),
         flush_timeout: Duration::from_millis(output.flush_timeout_ms),
         options: option_pairs(&output.options),
@@ -128,5 +130,60 @@ fn option_key(section: &str, key: &str) -> String {
         format!("{section}.options")
     } else {
         format!("{section}.options.{key}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::OptionValue;
+
+    fn producer_property(output: &KafkaOutputConfig, key: &str) -> Option<String> {
+        let mut problems = Vec::new();
+        let settings = sink_settings(output, &mut problems)?;
+        assert!(problems.is_empty(), "{problems:?}");
+        let config = settings.client_config().ok()?;
+        config.get(key).map(str::to_owned)
+    }
+
+    #[test]
+    fn the_producer_queue_is_bounded_in_bytes_too() {
+        let mut output = KafkaOutputConfig::with_brokers("127.0.0.1:9092");
+        assert_eq!(
+            producer_property(&output, "queue.buffering.max.kbytes").as_deref(),
+            Some("65536")
+        );
+        output.queue_max_kbytes = 2048;
+        assert_eq!(
+            producer_property(&output, "queue.buffering.max.kbytes").as_deref(),
+            Some("2048")
+        );
+        // A pass-through option is set after ours.
+        output.options.insert(
+            "queue.buffering.max.kbytes".to_owned(),
+            OptionValue::Integer(1024),
+        );
+        assert_eq!(
+            producer_property(&output, "queue.buffering.max.kbytes").as_deref(),
+            Some("1024")
+        );
+    }
+
+    #[test]
+    fn a_zero_byte_bound_is_a_problem_named_by_its_key() {
+        let mut output = KafkaOutputConfig::with_brokers("127.0.0.1:9092");
+        output.queue_max_kbytes = 0;
+        let mut problems = Vec::new();
+        assert!(sink_settings(&output, &mut problems).is_none());
+        assert_eq!(
+            problems
+                .iter()
+                .map(|problem| (problem.key.as_str(), problem.message.as_str()))
+                .collect::<Vec<_>>(),
+            [(
+                "output.queue_max_kbytes",
+                "expected a number greater than 0, found 0"
+            )]
+        );
     }
 }

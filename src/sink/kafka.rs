@@ -49,6 +49,8 @@ pub struct KafkaSinkSettings {
     pub batch_bytes: u64,
     /// `queue.buffering.max.messages`: records waiting in the producer before the sink blocks.
     pub queue_max_messages: u64,
+    /// `queue.buffering.max.kbytes`: the same bound in kilobytes.
+    pub queue_max_kbytes: u64,
     /// `message.timeout.ms`: how long librdkafka retries a record before reporting a failure
     /// (the sink then produces it again).
     pub message_timeout: Duration,
@@ -72,6 +74,10 @@ impl KafkaSinkSettings {
             (
                 "queue.buffering.max.messages",
                 self.queue_max_messages.to_string(),
+            ),
+            (
+                "queue.buffering.max.kbytes",
+                self.queue_max_kbytes.to_string(),
             ),
             (
                 "message.timeout.ms",
