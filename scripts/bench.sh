@@ -11,7 +11,8 @@
 # CPU time (user + system, all threads) per line. Benchmarks report; they assert nothing.
 #
 # Usage: scripts/bench.sh [LINES, default 2000000] [KAFKA_LINES, default 200000; 0 skips Kafka]
-# Environment: RUNS, how many times the directory step runs (default 3; the median is reported).
+# Environment: RUNS, how many times the directory step runs (default 3; the median is reported);
+# BIN, the binary to measure (default: the release build, built first).
 # The generated file is ~730 bytes per line (1.4 GB for 2 M lines) and is removed at the end.
 set -euo pipefail
 
@@ -27,8 +28,15 @@ if [ ! -x /usr/bin/time ]; then
     exit 1
 fi
 
-cargo build --release --quiet
-bin="${CARGO_TARGET_DIR:-$repo/target}/release/beacon-processor"
+# BIN measures another build of the binary instead, e.g. the profile-guided one:
+# BIN=target/pgo/release/beacon-processor scripts/bench.sh (after scripts/build-pgo.sh).
+if [ -n "${BIN:-}" ]; then
+    bin="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
+else
+    cargo build --release --quiet
+    bin="${CARGO_TARGET_DIR:-$repo/target}/release/beacon-processor"
+fi
+echo "binary: $bin" >&2
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 # The generator's defaults: 3 % invalid, 2 % malformed, user agents from a 5,000-agent Zipf pool
