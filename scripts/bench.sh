@@ -47,7 +47,7 @@ echo "input: $lines lines, $bytes bytes" >&2
 cat "$work/raw.log" >/dev/null # into the page cache: every step reads it from memory
 # Write the generated file back to disk now: otherwise the kernel's writeback of its 1.4 GB of
 # dirty pages starts about 30 s later, in the middle of the measured steps, and takes CPU from
-# them (it made the same run's system time vary between 1 and 6 s on the 2-core VM).
+# them.
 sync
 
 # Runs a command under GNU time; prints "wall_seconds cpu_seconds max_rss_kb" (wall time from

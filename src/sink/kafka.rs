@@ -411,7 +411,6 @@ impl SinkShared {
     }
 }
 
-/// Polls for delivery reports and produces again what must be.
 /// How long one call of the delivery thread's `poll` lasts. rdkafka's `BaseProducer::poll` keeps
 /// polling until its deadline, each time with the remaining time in whole milliseconds, so its
 /// last sub-millisecond is a busy loop of non-blocking polls and clock reads. With 20 ms that loop
@@ -420,6 +419,7 @@ impl SinkShared {
 /// (shutdown does not wait for the window: see `finish`).
 const DELIVERY_POLL: Duration = Duration::from_millis(100);
 
+/// Polls for delivery reports and produces again what must be.
 fn poll_loop(producer: &KafkaProducer, shared: &SinkShared, shutdown: &AtomicBool) {
     while !shutdown.load(Ordering::Acquire) {
         producer.poll(DELIVERY_POLL);
