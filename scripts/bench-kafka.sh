@@ -16,12 +16,9 @@ lines="${1:-200000}"
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 work="$(mktemp -d "${TMPDIR:-/tmp}/bench-kafka.XXXXXX")"
-broker_pid=""
-cleanup() {
-    if [ -n "$broker_pid" ]; then kill "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/mock-kafka.sh
+. "$repo/scripts/mock-kafka.sh"
+trap 'stop_mock_cluster; rm -rf "$work"' EXIT
 
 cargo build --release --quiet
 # The bench profile's build of the package (for the bare producer bench) is written to the same
@@ -30,10 +27,7 @@ bin="$work/beacon-processor"
 cp "${CARGO_TARGET_DIR:-$repo/target}/release/beacon-processor" "$bin"
 cargo bench --quiet --bench bare_producer --no-run 2>/dev/null
 
-"$bin" dev-kafka --topic eventlogging-client-side:48 --address-file "$work/address" >/dev/null 2>&1 &
-broker_pid=$!
-for _ in $(seq 100); do [ -s "$work/address" ] && break; sleep 0.1; done
-brokers="$(cat "$work/address")"
+start_mock_cluster eventlogging-client-side:48
 echo "mock cluster at $brokers; $lines lines" >&2
 
 "$bin" generate -n "$lines" --seed 5 -o "$work/raw.log"
@@ -66,20 +60,7 @@ f2k_rate=$(/usr/bin/time -f '%U %S %M' -o "$work/f2k.time" "$bin" process --log-
 
 t3=$(broker_ticks)
 echo "== 4. Kafka -> Kafka" >&2
-cat >"$work/k2k.yaml" <<YAML
-input:
-  type: kafka
-  brokers: "$brokers"
-  group_id: bench
-output:
-  type: kafka
-  brokers: "$brokers"
-schemas:
-  legacy_dirs: ["$repo/config/schemas"]
-  event_repositories: ["$repo/config/event-schemas"]
-streams:
-  config: "$repo/config/stream-config.yaml"
-YAML
+write_k2k_config "$work/k2k.yaml" bench
 /usr/bin/time -f '%U %S %M' -o "$work/k2k.time" "$bin" process --log-level warn --config "$work/k2k.yaml" >"$work/k2k.txt" 2>&1
 k2k_rate=$(rate <"$work/k2k.txt")
 t4=$(broker_ticks)

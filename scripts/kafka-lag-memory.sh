@@ -17,12 +17,9 @@ counts=("$@")
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 work="$(mktemp -d "${TMPDIR:-/tmp}/kafka-lag.XXXXXX")"
-broker_pid=""
-stop_broker() {
-    if [ -n "$broker_pid" ]; then kill "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true; fi
-    broker_pid=""
-}
-trap 'stop_broker; rm -rf "$work"' EXIT
+# shellcheck source=scripts/mock-kafka.sh
+. "$repo/scripts/mock-kafka.sh"
+trap 'stop_mock_cluster; rm -rf "$work"' EXIT
 
 if [ ! -x /usr/bin/time ]; then
     echo "kafka-lag-memory.sh needs GNU time (/usr/bin/time, Debian package 'time')" >&2
@@ -33,34 +30,15 @@ bin="${CARGO_TARGET_DIR:-$repo/target}/release/beacon-processor"
 
 printf '%-12s %12s %12s %10s %12s\n' "lag (lines)" "lag (MB)" "lines/s" "peak MB" "delivered"
 for lines in "${counts[@]}"; do
-    rm -f "$work/address"
-    "$bin" dev-kafka --topic "eventlogging-client-side:$partitions" --address-file "$work/address" >/dev/null 2>&1 &
-    broker_pid=$!
-    for _ in $(seq 100); do [ -s "$work/address" ] && break; sleep 0.1; done
-    brokers="$(cat "$work/address")"
-    "$bin" generate -n "$lines" --seed 5 -o "$work/raw.log"
-    bytes=$(stat -c %s "$work/raw.log")
+    start_mock_cluster "eventlogging-client-side:$partitions"
+    # The backlog's size: the same lines counted on a pipe, not written to disk.
+    bytes=$("$bin" generate -n "$lines" --seed 5 | wc -c)
     "$bin" generate -n "$lines" --seed 5 --kafka "$brokers" 2>/dev/null
-    cat >"$work/k2k.yaml" <<YAML
-input:
-  type: kafka
-  brokers: "$brokers"
-  group_id: lag-memory
-  options: ${INPUT_OPTIONS:-{\}}
-output:
-  type: kafka
-  brokers: "$brokers"
-schemas:
-  legacy_dirs: ["$repo/config/schemas"]
-  event_repositories: ["$repo/config/event-schemas"]
-streams:
-  config: "$repo/config/stream-config.yaml"
-YAML
+    write_k2k_config "$work/k2k.yaml" lag-memory "${INPUT_OPTIONS:-}"
     /usr/bin/time -f '%M' -o "$work/k2k.time" "$bin" process --log-level warn --config "$work/k2k.yaml" >"$work/k2k.txt" 2>&1
     rate=$(sed -n 's/.*(\([0-9]*\) lines\/s.*/\1/p' "$work/k2k.txt" | tail -1)
     delivered=$(sed -n 's/^delivered (valid + errors) *\([0-9]*\).*/\1/p' "$work/k2k.txt")
     printf '%-12s %12.0f %12s %10.0f %12s\n' "$lines" "$(awk -v b="$bytes" 'BEGIN { print b / 1e6 }')" \
         "$rate" "$(awk '{ print $1 / 1024 }' "$work/k2k.time")" "$delivered"
-    stop_broker
-    rm -f "$work/raw.log"
+    stop_mock_cluster
 done
