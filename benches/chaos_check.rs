@@ -4,7 +4,8 @@
 //! found, lost and duplicated; exits non-zero if any input is lost or an output is unexplained.
 //!
 //! `CHAOS_BROKERS=127.0.0.1:PORT CHAOS_EXPECTED=DIR cargo bench --bench chaos_check`
-//! (`CHAOS_EXCLUDE`: comma-separated topics to ignore, e.g. the raw topic).
+//! (`CHAOS_EXCLUDE`: comma-separated topics to ignore, e.g. the raw topic; `CHAOS_TOPIC_PREFIX`:
+//! read only the topics whose names start with it).
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -36,6 +37,7 @@ fn main() {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
+    let prefix = std::env::var("CHAOS_TOPIC_PREFIX").unwrap_or_default();
 
     let mut expected: HashSet<String> = HashSet::new();
     for entry in std::fs::read_dir(&expected_dir).expect("expected directory") {
@@ -60,7 +62,10 @@ fn main() {
     let mut total = 0i64;
     let mut truncated = 0i64;
     for topic in metadata.topics() {
-        if exclude.contains(topic.name()) || topic.name().starts_with("__") {
+        if exclude.contains(topic.name())
+            || topic.name().starts_with("__")
+            || !topic.name().starts_with(&prefix)
+        {
             continue;
         }
         for partition in topic.partitions() {

@@ -32,6 +32,9 @@ pub struct Stats {
     failed: AtomicBool,
     kinds: OnceLock<(&'static str, &'static str)>,
     lag: Mutex<BTreeMap<(String, i32), i64>>,
+    /// Kafka clients (`source`, `sink`) and the brokers each was connected to at its last
+    /// statistics report (`None` before the first).
+    kafka_brokers: Mutex<BTreeMap<&'static str, Option<usize>>>,
     error_log: LogLimiter,
     schema_cache_published: Mutex<(u64, u64)>,
 }
@@ -55,6 +58,7 @@ impl Default for Stats {
             failed: AtomicBool::new(false),
             kinds: OnceLock::new(),
             lag: Mutex::new(BTreeMap::new()),
+            kafka_brokers: Mutex::new(BTreeMap::new()),
             error_log: LogLimiter::new(Duration::from_secs(10)),
             schema_cache_published: Mutex::new((0, 0)),
         }
@@ -165,6 +169,47 @@ impl Stats {
         }
     }
 
+    /// Registers a Kafka client (`role`: `source` or `sink`): the run is not ready until its
+    /// statistics report a connected broker.
+    pub fn expect_kafka_client(&self, role: &'static str) {
+        self.lock_kafka_brokers().entry(role).or_insert(None);
+    }
+
+    /// The number of brokers the `role` client is connected to, from its statistics. Logs when
+    /// it loses its last broker and when it reaches one again.
+    pub fn set_kafka_brokers_up(&self, role: &'static str, up: usize) {
+        let before = self.lock_kafka_brokers().insert(role, Some(up)).flatten();
+        self.metrics
+            .kafka_brokers_up
+            .get_or_create(&vec![("role", role.to_owned())])
+            .set(i64::try_from(up).unwrap_or(i64::MAX));
+        match (before, up) {
+            (Some(1..), 0) | (None, 0) => tracing::warn!(
+                role,
+                "cannot reach any Kafka broker: not ready until one answers (librdkafka keeps \
+                 reconnecting)"
+            ),
+            (Some(0), 1..) => tracing::info!(role, brokers = up, "Kafka brokers reachable again"),
+            _ => {}
+        }
+        self.metrics.ready.set(i64::from(self.ready()));
+    }
+
+    /// Whether every Kafka client reached at least one broker at its last statistics report.
+    fn kafka_reachable(&self) -> bool {
+        self.lock_kafka_brokers()
+            .values()
+            .all(|up| up.is_some_and(|n| n > 0))
+    }
+
+    fn lock_kafka_brokers(
+        &self,
+    ) -> std::sync::MutexGuard<'_, BTreeMap<&'static str, Option<usize>>> {
+        self.kafka_brokers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Marks the run as started (`source` and `sink` kinds for the status page) or stopped.
     pub fn set_running(&self, running: bool, source: &'static str, sink: &'static str) {
         let _ = self.kinds.set((source, sink));
@@ -178,10 +223,13 @@ impl Stats {
         self.metrics.ready.set(0);
     }
 
-    /// Whether the pipeline runs, has not failed, and is not stalled (lines in flight without
-    /// any delivery for [`STALL_AFTER`]).
+    /// Whether the pipeline runs, has not failed, every Kafka client reaches a broker, and it
+    /// is not stalled (lines in flight without any delivery for [`STALL_AFTER`]).
     pub fn ready(&self) -> bool {
-        if !self.running.load(Ordering::Relaxed) || self.failed.load(Ordering::Relaxed) {
+        if !self.running.load(Ordering::Relaxed)
+            || self.failed.load(Ordering::Relaxed)
+            || !self.kafka_reachable()
+        {
             return false;
         }
         let in_flight =
@@ -228,14 +276,23 @@ impl Stats {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         let (source, sink) = self.kinds.get().copied().unwrap_or(("none", "none"));
-        self.board.status(&StatusInputs {
+        let mut status = self.board.status(&StatusInputs {
             totals: &totals,
             uptime: self.started.elapsed(),
             ready: self.ready(),
             source,
             sink,
             lag: &lag,
-        })
+        });
+        let brokers: serde_json::Map<String, Value> = self
+            .lock_kafka_brokers()
+            .iter()
+            .map(|(role, up)| ((*role).to_owned(), up.map_or(Value::Null, Value::from)))
+            .collect();
+        if let (Value::Object(fields), false) = (&mut status, brokers.is_empty()) {
+            fields.insert("kafka_brokers_up".to_owned(), Value::Object(brokers));
+        }
+        status
     }
 
     /// Lines read by the sources so far.

@@ -117,6 +117,9 @@ pub struct KafkaOutputConfig {
     /// Message key of each record.
     #[serde(default)]
     pub message_key: MessageKeyConfig,
+    /// Which time each record carries as its Kafka timestamp.
+    #[serde(default)]
+    pub timestamp: RecordTimestampConfig,
     /// Any librdkafka producer property.
     #[serde(default)]
     pub options: BTreeMap<String, OptionValue>,
@@ -136,6 +139,7 @@ impl KafkaOutputConfig {
             message_timeout_ms: default_message_timeout_ms(),
             flush_timeout_ms: default_flush_timeout_ms(),
             message_key: MessageKeyConfig::default(),
+            timestamp: RecordTimestampConfig::default(),
             options: BTreeMap::new(),
         }
     }
@@ -205,6 +209,21 @@ pub enum MessageKeyConfig {
     Uuid,
     /// The stream configuration's `message_key_fields`.
     StreamFields,
+}
+
+/// `timestamp`: the Kafka timestamp of each output record (README, "Record timestamps and
+/// retention").
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordTimestampConfig {
+    /// The event's time (legacy `dt`, Event Platform `meta.dt`), as eventlogging-processor and
+    /// EventGate do. Time-based retention then counts from the event time: backfilled events
+    /// older than the topic's `retention.ms` are deleted as soon as their segment rolls.
+    #[default]
+    Event,
+    /// The time the record is produced: retention counts from ingestion, whatever the events'
+    /// age (backfills). The event time stays in the record's own fields.
+    Produce,
 }
 
 /// A librdkafka property value as written in YAML (librdkafka takes every value as text).

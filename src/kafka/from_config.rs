@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use crate::config::{
-    option_pairs, ConfigProblem, KafkaInputConfig, KafkaOutputConfig, StartFromConfig,
+    option_pairs, ConfigProblem, KafkaInputConfig, KafkaOutputConfig, RecordTimestampConfig,
+    StartFromConfig,
 };
 use crate::sink::KafkaSinkSettings;
 use crate::source::{KafkaSourceSettings, StartFrom};
@@ -110,6 +111,7 @@ pub fn sink_settings(
         queue_max_kbytes: output.queue_max_kbytes,
         message_timeout: Duration::from_millis(output.message_timeout_ms),
         flush_timeout: Duration::from_millis(output.flush_timeout_ms),
+        event_timestamps: output.timestamp == RecordTimestampConfig::Event,
         options: option_pairs(&output.options),
     };
     if problems.len() == before {

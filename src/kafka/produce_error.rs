@@ -10,6 +10,10 @@ pub enum ProduceFailure {
     /// This record can never be written where it was going (too large, invalid or forbidden
     /// topic): it is replaced by an error event on the error topic.
     Permanent,
+    /// The broker refused the record's timestamp (Kafka 4 refuses, by default, timestamps more
+    /// than an hour ahead of its clock: `log.message.timestamp.after.max.ms`): produce it again
+    /// stamped with the produce time. The event keeps its own time in its fields.
+    InvalidTimestamp,
     /// The producer is unusable (a fatal idempotence error, for instance): stop.
     Fatal,
     /// Anything else (timeouts, brokers down, leader changes): produce it again.
@@ -24,6 +28,7 @@ pub fn classify_produce_error(error: &KafkaError) -> ProduceFailure {
     };
     match code {
         RDKafkaErrorCode::QueueFull => ProduceFailure::QueueFull,
+        RDKafkaErrorCode::InvalidTimestamp => ProduceFailure::InvalidTimestamp,
         RDKafkaErrorCode::MessageSizeTooLarge
         | RDKafkaErrorCode::InvalidMessageSize
         | RDKafkaErrorCode::MessageBatchTooLarge
@@ -69,5 +74,9 @@ mod tests {
             ProduceFailure::Transient
         );
         assert_eq!(of(RDKafkaErrorCode::Fatal), ProduceFailure::Fatal);
+        assert_eq!(
+            of(RDKafkaErrorCode::InvalidTimestamp),
+            ProduceFailure::InvalidTimestamp
+        );
     }
 }

@@ -37,6 +37,8 @@ pub struct Families {
     pub queue: Family<Labels, Gauge>,
     /// `beacon_kafka_consumer_lag{topic,partition}`.
     pub kafka_lag: Family<Labels, Gauge>,
+    /// `beacon_kafka_brokers_up{role}`: brokers the source's or sink's client is connected to.
+    pub kafka_brokers_up: Family<Labels, Gauge>,
     /// `beacon_kafka_producer_queue_messages`.
     pub producer_queue: Gauge,
     /// `beacon_kafka_delivery_errors_total{kind}`.
@@ -161,6 +163,12 @@ impl Families {
             "Schema lookups answered from the cache (hit) or needing a load (miss)",
             schema_cache.clone(),
         );
+        let kafka_brokers_up = Family::<Labels, Gauge>::default();
+        registry.register(
+            "beacon_kafka_brokers_up",
+            "Kafka brokers the source (role=source) or sink (role=sink) is connected to",
+            kafka_brokers_up.clone(),
+        );
         let ready = Gauge::default();
         registry.register(
             "beacon_ready",
@@ -195,6 +203,7 @@ impl Families {
             files_truncated,
             checkpoint_age,
             schema_cache,
+            kafka_brokers_up,
             ready,
             start_time,
             schema_cap: LabelCap::new(LABEL_CAP),

@@ -8,6 +8,8 @@
 //!   (backpressure); nothing is dropped;
 //! - a record Kafka can never take (too large, invalid or forbidden topic): it is replaced by
 //!   an error event (reason `produce`) on the error topic, and its batch waits for that one;
+//! - the broker refuses the record's timestamp (an event dated too far ahead): it is produced
+//!   again stamped with the produce time (counted as `timestamp_replaced`);
 //! - a transient failure reported after librdkafka's own retries (`message.timeout.ms`): the
 //!   record is produced again;
 //! - the error topic itself refuses a record, or the producer fails fatally: the sink reports
@@ -56,6 +58,8 @@ pub struct KafkaSinkSettings {
     pub message_timeout: Duration,
     /// How long the final flush at shutdown may take.
     pub flush_timeout: Duration,
+    /// Records carry the event's time as their Kafka timestamp (otherwise the produce time).
+    pub event_timestamps: bool,
     /// librdkafka producer properties, set after ours.
     pub options: Vec<(String, String)>,
 }
@@ -83,6 +87,8 @@ impl KafkaSinkSettings {
                 "message.timeout.ms",
                 self.message_timeout.as_millis().to_string(),
             ),
+            // Connected brokers, for readiness.
+            ("statistics.interval.ms", "1000".to_owned()),
         ];
         const MANAGED: &str = "is managed by beacon-processor; use the output settings instead";
         let protected = [
@@ -177,6 +183,8 @@ struct SinkShared {
     retried: AtomicU64,
     rerouted: AtomicU64,
     logging: LoggingContext,
+    /// [`KafkaSinkSettings::event_timestamps`].
+    event_timestamps: bool,
 }
 
 impl SinkShared {
@@ -234,6 +242,12 @@ impl ClientContext for SinkProducerContext {
         self.shared.logging.report_log(level, fac, log_message);
     }
 
+    fn stats_raw(&self, statistics: &[u8]) {
+        if let Some(up) = crate::kafka::brokers_up(statistics) {
+            self.shared.stats.set_kafka_brokers_up("sink", up);
+        }
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         if let KafkaError::Global(rdkafka::error::RDKafkaErrorCode::Fatal) = error {
             self.shared.fail(format!("fatal producer error: {reason}"));
@@ -278,6 +292,20 @@ impl ProducerContext for SinkProducerContext {
             }
             ProduceFailure::Fatal => {
                 shared.fail(format!("delivery to {topic} failed fatally: {error}"));
+            }
+            ProduceFailure::InvalidTimestamp => {
+                shared.count_error("timestamp_replaced");
+                shared.logging.report_error(
+                    error,
+                    &format!(
+                        "{topic} refused the record's event time as its timestamp (the broker \
+                         limits how far it may be from its clock); producing it again stamped \
+                         with the produce time"
+                    ),
+                );
+                let mut again = redo(None);
+                again.timestamp = None;
+                shared.push_redo(again);
             }
             ProduceFailure::QueueFull | ProduceFailure::Transient => {
                 shared.retried.fetch_add(1, Ordering::Relaxed);
@@ -346,7 +374,7 @@ fn produce(
                 shared.fail(format!("producing to {topic} failed fatally: {error}"));
                 return Err(NotProduced::Failed);
             }
-            ProduceFailure::Transient => {
+            ProduceFailure::InvalidTimestamp | ProduceFailure::Transient => {
                 shared
                     .logging
                     .report_error(&error, &format!("producing to {topic}; retrying"));
@@ -392,7 +420,7 @@ fn reroute(
         error.topic.as_str(),
         error.payload.as_slice(),
         error.key.as_deref(),
-        error.timestamp_ms,
+        shared.timestamp(error.timestamp_ms),
     );
     match produce(producer, shared, record, delivery, on_poller) {
         Ok(()) => {}
@@ -406,6 +434,12 @@ fn reroute(
 }
 
 impl SinkShared {
+    /// The Kafka timestamp of a record whose event time is `event_ms`: that, or none (librdkafka
+    /// then stamps the produce time).
+    fn timestamp(&self, event_ms: Option<i64>) -> Option<i64> {
+        event_ms.filter(|_| self.event_timestamps)
+    }
+
     fn logging_allowed(&self, topic: &str) -> bool {
         self.logging.allow(&format!("reroute:{topic}"))
     }
@@ -480,6 +514,7 @@ impl KafkaSink {
         let config = settings.client_config().map_err(|problems| {
             kafka_error("configuring the producer", describe_problems(&problems))
         })?;
+        stats.expect_kafka_client("sink");
         let shared = Arc::new(SinkShared {
             stats,
             router,
@@ -490,6 +525,7 @@ impl KafkaSink {
             retried: AtomicU64::new(0),
             rerouted: AtomicU64::new(0),
             logging: LoggingContext::new("sink"),
+            event_timestamps: settings.event_timestamps,
         });
         let producer: KafkaProducer = config
             .create_with_context(SinkProducerContext {
@@ -561,12 +597,8 @@ impl Sink for KafkaSink {
         for record in records.iter() {
             self.shared.outstanding.fetch_add(1, Ordering::AcqRel);
             let delivery = Arc::clone(&in_flight);
-            let kafka_record = (
-                record.topic,
-                record.payload,
-                record.key,
-                record.timestamp_ms,
-            );
+            let timestamp = self.shared.timestamp(record.timestamp_ms);
+            let kafka_record = (record.topic, record.payload, record.key, timestamp);
             match produce(&self.producer, &self.shared, kafka_record, delivery, false) {
                 Ok(()) => {}
                 Err(NotProduced::Refused(reason, delivery)) => {

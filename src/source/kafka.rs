@@ -21,7 +21,9 @@ use rdkafka::message::Message;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use crate::ack::{AckReceiver, BatchPosition};
-use crate::kafka::{client_config, describe_problems, LoggingContext, OptionProblem};
+use crate::kafka::{
+    brokers_up, client_config, consumer_lags, describe_problems, LoggingContext, OptionProblem,
+};
 use crate::stats::Stats;
 
 use super::{BatchBuilder, DeliveryTracker, SourceContext, SourceError};
@@ -92,6 +94,23 @@ impl KafkaSourceSettings {
             // Consumer lag per partition for the metrics.
             ("statistics.interval.ms", "1000".to_owned()),
         ];
+        // Incremental rebalancing: when an instance joins or leaves, only the partitions that
+        // move are revoked (and drained and committed); the others keep flowing. Not with the
+        // KIP-848 protocol (`group.protocol: consumer`), where the broker assigns and the
+        // property is refused.
+        let broker_assigns = self
+            .options
+            .iter()
+            .any(|(k, v)| k == "group.protocol" && v.eq_ignore_ascii_case("consumer"));
+        let strategy = [(
+            "partition.assignment.strategy",
+            "cooperative-sticky".to_owned(),
+        )];
+        let ours: Vec<(&str, String)> = if broker_assigns {
+            ours.to_vec()
+        } else {
+            ours.iter().chain(&strategy).cloned().collect()
+        };
         const MANAGED: &str = "is managed by beacon-processor; use the input settings instead";
         const AT_LEAST_ONCE: &str =
             "must stay as set: offsets are stored only after delivery (at-least-once)";
@@ -163,6 +182,9 @@ impl ClientContext for SourceConsumerContext {
         if let Some(stats) = &self.stats {
             for (topic, partition, lag) in consumer_lags(statistics) {
                 stats.set_kafka_lag(&topic, partition, Some(lag));
+            }
+            if let Some(up) = brokers_up(statistics) {
+                stats.set_kafka_brokers_up("source", up);
             }
         }
     }
@@ -301,6 +323,9 @@ pub fn consume(ctx: &SourceContext, settings: &KafkaSourceSettings) -> Result<u6
         tracker: Arc::clone(&ctx.tracker),
         drain_timeout: settings.drain_timeout,
     });
+    if let Some(stats) = &ctx.stats {
+        stats.expect_kafka_client("source");
+    }
     let context = SourceConsumerContext {
         logging: LoggingContext::new("source"),
         shared: Arc::clone(&shared),
@@ -586,54 +611,5 @@ impl PartitionReader<'_> {
                 Err(_) => false,
             }
         })
-    }
-}
-
-/// (topic, partition, consumer lag) of every assigned partition in librdkafka's statistics JSON
-/// (`topics.<topic>.partitions.<n>.consumer_lag`; -1, unknown, is left out).
-fn consumer_lags(statistics: &[u8]) -> Vec<(String, i32, i64)> {
-    let Ok(serde_json::Value::Object(root)) = serde_json::from_slice(statistics) else {
-        return Vec::new();
-    };
-    let mut lags = Vec::new();
-    let Some(serde_json::Value::Object(topics)) = root.get("topics") else {
-        return lags;
-    };
-    for (topic, details) in topics {
-        let Some(serde_json::Value::Object(partitions)) = details.get("partitions") else {
-            continue;
-        };
-        for (id, partition) in partitions {
-            let Ok(id) = id.parse::<i32>() else { continue };
-            let lag = partition
-                .get("consumer_lag")
-                .and_then(serde_json::Value::as_i64);
-            let assigned = partition
-                .get("fetch_state")
-                .and_then(serde_json::Value::as_str)
-                .is_some_and(|s| s != "none" && s != "stopped");
-            if let (true, Some(lag)) = (id >= 0 && assigned, lag) {
-                if lag >= 0 {
-                    lags.push((topic.clone(), id, lag));
-                }
-            }
-        }
-    }
-    lags
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn consumer_lags_from_librdkafka_statistics() {
-        let json = br#"{"name":"c","topics":{"raw":{"partitions":{
-            "0":{"partition":0,"fetch_state":"active","consumer_lag":42},
-            "1":{"partition":1,"fetch_state":"active","consumer_lag":-1},
-            "2":{"partition":2,"fetch_state":"none","consumer_lag":7},
-            "-1":{"partition":-1,"fetch_state":"none","consumer_lag":-1}}}}}"#;
-        assert_eq!(consumer_lags(json), vec![("raw".to_owned(), 0, 42)]);
-        assert!(consumer_lags(b"not json").is_empty());
     }
 }

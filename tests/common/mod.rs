@@ -1,13 +1,14 @@
 //! Helpers shared by the integration tests (each test file has `mod common;`): the binary and
 //! the repository's configuration files, generated input, appending to watched files, polling
-//! with a deadline, one line through an in-process processor, a `run` daemon ([`daemon`]) and a
-//! plain HTTP client ([`http`]).
+//! with a deadline, one line through an in-process processor, a `run` daemon ([`daemon`]), a
+//! plain HTTP client ([`http`]) and Apache Kafka ([`kafka`]).
 
 // Each test binary compiles its own copy of this module and uses only some of the helpers.
 #![allow(dead_code)]
 
 pub mod daemon;
 pub mod http;
+pub mod kafka;
 
 use std::fs::OpenOptions;
 use std::io::Write;
