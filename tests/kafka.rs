@@ -24,7 +24,8 @@ use serde_json::Value;
 
 mod common;
 use common::daemon::Daemon;
-use common::kafka::{create_topics, namespace, shared_brokers};
+use common::http::get;
+use common::kafka::{create_topics, namespace, shared_brokers, Cluster};
 use common::{repo, run_ok, wait_until, BIN};
 
 /// The schemas of `config/schemas`, plus the legacy error topic's.
@@ -713,6 +714,115 @@ fn records_carry_the_event_time_or_the_produce_time_as_their_timestamp() {
             "{stamp} not within {before}..{after}"
         );
     }
+}
+
+/// The status page address (`host:port`) from the daemon's log.
+fn status_address(daemon: &mut Daemon) -> String {
+    const LINE: &str = "status page at http://";
+    daemon.wait_for_log(
+        "the status page address",
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        |log| {
+            let rest = &log[log.find(LINE)? + LINE.len()..];
+            Some(rest[..rest.find('/')?].to_owned())
+        },
+    )
+}
+
+/// Waits until `/ready` answers `status`.
+#[track_caller]
+fn wait_ready(address: &str, status: u16, what: &str) {
+    wait_until(what, Duration::from_secs(60), POLL, || {
+        get(address, "/ready").status == status
+    });
+}
+
+/// The status page's `kafka_brokers_up.<role>`.
+fn brokers_up(address: &str, role: &str) -> Value {
+    let status: Value = serde_json::from_str(&get(address, "/api/status").body).unwrap();
+    status["kafka_brokers_up"][role].clone()
+}
+
+#[test]
+fn ready_only_while_the_brokers_answer_and_an_outage_of_every_broker_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = "http:\n  listen: 127.0.0.1:0\n";
+
+    // An output cluster nobody answers at: never ready.
+    let brokers = shared_brokers();
+    let names = Names::new("unreachable");
+    names.create(&brokers, 1);
+    let config = write_config(dir.path(), &names, &brokers, "127.0.0.1:9", "");
+    fs::write(&config, fs::read_to_string(&config).unwrap() + http).unwrap();
+    let mut daemon = Daemon::start(&config, dir.path().join("unreachable.log"));
+    let address = status_address(&mut daemon);
+    wait_until(
+        "both clients' first statistics",
+        Duration::from_secs(30),
+        POLL,
+        || brokers_up(&address, "sink").is_number() && brokers_up(&address, "source").is_number(),
+    );
+    assert_eq!(brokers_up(&address, "sink"), 0);
+    assert!(brokers_up(&address, "source").as_u64().unwrap() > 0);
+    assert_eq!(get(&address, "/ready").status, 503);
+    let metrics = get(&address, "/metrics").body;
+    assert!(
+        metrics.contains("beacon_kafka_brokers_up{role=\"sink\"} 0"),
+        "{metrics}"
+    );
+    let stopped = daemon.terminate(STOP);
+    assert!(
+        stopped.log.contains("cannot reach any Kafka broker"),
+        "{}",
+        stopped.log
+    );
+
+    // A cluster of its own, taken down while the processor runs, then back.
+    let cluster = Cluster::start(1).expect("a Kafka cluster");
+    let brokers = cluster.bootstrap.clone();
+    let names = Names::new("outage-real");
+    names.create(&brokers, 4);
+    let lines = generate(4000, 15);
+    let (_, expected_ids) = expected(&lines, dir.path());
+    let config = write_config(dir.path(), &names, &brokers, &brokers, "");
+    fs::write(&config, fs::read_to_string(&config).unwrap() + http).unwrap();
+    produce(&brokers, &names.raw(), &lines[..2000]);
+    let mut daemon = Daemon::start(&config, dir.path().join("outage-real.log"));
+    let address = status_address(&mut daemon);
+    wait_ready(&address, 200, "ready with the broker up");
+    wait_until(
+        "the first half to be committed",
+        Duration::from_secs(60),
+        POLL,
+        || committed_and_end(&brokers, &names) == (2000, 2000),
+    );
+    cluster.script("stop-node", &["1"]);
+    wait_ready(&address, 503, "not ready with every broker down");
+    assert_eq!(brokers_up(&address, "source"), 0);
+    std::thread::sleep(Duration::from_secs(5));
+    cluster.script("start-node", &["1"]);
+    wait_ready(&address, 200, "ready again once the broker is back");
+    produce(&brokers, &names.raw(), &lines[2000..]);
+    wait_until(
+        "every line to be committed after the outage",
+        Duration::from_secs(90),
+        POLL,
+        || committed_and_end(&brokers, &names) == (4000, 4000),
+    );
+    let stopped = daemon.terminate(STOP);
+    assert!(stopped.status.success(), "{}", stopped.log);
+    assert!(
+        stopped.log.contains("Kafka brokers reachable again"),
+        "{}",
+        stopped.log
+    );
+    let outputs = consume_outputs(&brokers, &names);
+    assert_eq!(
+        coverage(&expected_ids, &outputs),
+        0,
+        "duplicates after the outage"
+    );
 }
 
 #[test]
