@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# Kafka throughput on librdkafka's mock cluster (`beacon-processor dev-kafka`, its own process,
-# loopback), all in one run on the same generated lines:
+# Kafka throughput on a broker on loopback, all in one run on the same generated lines:
 #   1. files -> directory sink (reference point, and the records for step 2);
 #   2. a bare rdkafka producer sending exactly the records of step 1 (benches/bare_producer.rs);
 #   3. files -> Kafka through beacon-processor;
@@ -8,8 +7,11 @@
 # Prints records/s of each and the ratios to the bare producer. Figures are for comparison
 # within one run only: the machine is shared and the broker runs on the same cores.
 #
-# Usage: scripts/bench-kafka.sh [lines, default 200000]   (mock partitions keep ~5 MB each:
-# keep lines * 730 B / 48 below that, i.e. at most about 300,000 lines)
+# BROKER=kafka (default): Apache Kafka itself, one KRaft node started by scripts/kafka.sh.
+# BROKER=mock: librdkafka's mock cluster (`beacon-processor dev-kafka`); its partitions keep
+# ~5 MB each: keep lines * 730 B / 48 below that, i.e. at most about 300,000 lines.
+#
+# Usage: [BROKER=kafka|mock] scripts/bench-kafka.sh [lines, default 200000]
 set -euo pipefail
 
 lines="${1:-200000}"
@@ -18,7 +20,13 @@ cd "$repo"
 work="$(mktemp -d "${TMPDIR:-/tmp}/bench-kafka.XXXXXX")"
 # shellcheck source=scripts/mock-kafka.sh
 . "$repo/scripts/mock-kafka.sh"
-trap 'stop_mock_cluster; rm -rf "$work"' EXIT
+broker="${BROKER:-kafka}"
+kafka_dir=""
+stop_broker() {
+    stop_mock_cluster
+    if [ -n "$kafka_dir" ]; then "$repo/scripts/kafka.sh" stop --dir "$kafka_dir" || true; fi
+}
+trap 'stop_broker; rm -rf "$work"' EXIT
 
 cargo build --release --quiet
 # The bench profile's build of the package (for the bare producer bench) is written to the same
@@ -27,15 +35,26 @@ bin="$work/beacon-processor"
 cp "${CARGO_TARGET_DIR:-$repo/target}/release/beacon-processor" "$bin"
 cargo bench --quiet --bench bare_producer --no-run 2>/dev/null
 
-start_mock_cluster eventlogging-client-side:48
-echo "mock cluster at $brokers; $lines lines" >&2
+case "$broker" in
+    mock) start_mock_cluster eventlogging-client-side:48 ;;
+    kafka)
+        kafka="$("$repo/scripts/kafka.sh" start --owner-pid $$)"
+        brokers="$(sed -n 's/^bootstrap.servers=//p' <<<"$kafka")"
+        kafka_dir="$(sed -n 's/^dir=//p' <<<"$kafka")"
+        broker_pid="$(cat "$kafka_dir/node-1/pid")"
+        java -cp "$("$repo/scripts/kafka.sh" classpath)" -Dlog4j2.level=warn \
+            org.apache.kafka.tools.TopicCommand --bootstrap-server "$brokers" --create \
+            --topic eventlogging-client-side --partitions 48 >/dev/null 2>&1 ;;
+    *) echo "BROKER must be kafka or mock" >&2; exit 2 ;;
+esac
+echo "$broker broker at $brokers; $lines lines" >&2
 
 "$bin" generate -n "$lines" --seed 5 -o "$work/raw.log"
 "$bin" generate -n "$lines" --seed 5 --kafka "$brokers" 2>/dev/null
 echo "raw input: $(stat -c %s "$work/raw.log") bytes" >&2
 
 rate() { sed -n 's/.*(\([0-9]*\) lines\/s.*/\1/p' | tail -1; }
-# CPU time (user + system, clock ticks of 10 ms) the mock broker has used so far: its share of
+# CPU time (user + system, clock ticks of 10 ms) the broker has used so far: its share of
 # each step is what the step made it do.
 ticks_per_second=$(getconf CLK_TCK)
 broker_ticks() { cut -d')' -f2 "/proc/$broker_pid/stat" | awk '{ print $12 + $13 }'; }
@@ -73,6 +92,6 @@ printf '%-34s %12s %10s %11s %10s %12s\n' "bare rdkafka producer" "$bare_rate" "
 printf '%-34s %12s %10s %s %12s\n' "files -> directory (processor)" "$dir_rate" "$(ratio "$dir_rate" "$bare_rate")" "$(usage "$work/dir.time")" "$(broker_us "$t0" "$t1")"
 printf '%-34s %12s %10s %s %12s\n' "files -> Kafka (processor)" "$f2k_rate" "$(ratio "$f2k_rate" "$bare_rate")" "$(usage "$work/f2k.time")" "$(broker_us "$t2" "$t3")"
 printf '%-34s %12s %10s %s %12s\n' "Kafka -> Kafka (processor)" "$k2k_rate" "$(ratio "$k2k_rate" "$bare_rate")" "$(usage "$work/k2k.time")" "$(broker_us "$t3" "$t4")"
-echo "(records/s from the processor's own count, i.e. from its first line; the mock broker is a separate process on the same cores."
+echo "(records/s from the processor's own count, i.e. from its first line; the broker is a separate process on the same cores."
 echo " CPU us/line: the processor's whole run, start-up included, or the bare producer's timed part; broker us/line: the"
-echo " mock broker's CPU during the step. The Kafka -> Kafka broker figure includes serving the raw topic to the consumer.)"
+echo " $broker broker's CPU during the step. The Kafka -> Kafka broker figure includes serving the raw topic to the consumer.)"

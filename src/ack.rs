@@ -32,11 +32,24 @@ pub trait AckReceiver: Send + Sync {
     fn acknowledge(&self, position: BatchPosition);
 }
 
+/// The Kafka partition a batch was read from: what a sink that commits the input offsets itself
+/// (exactly-once delivery) needs to know of it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InputPartition {
+    /// The raw topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+}
+
 /// The acknowledgement handle a batch carries from its source to the sink.
 pub struct BatchAck {
     receiver: Arc<dyn AckReceiver>,
     position: BatchPosition,
     read_at: Instant,
+    /// Order of the batch among everything its source sent (see [`BatchAck::sequence`]).
+    sequence: u64,
+    origin: Option<Arc<InputPartition>>,
 }
 
 impl BatchAck {
@@ -46,7 +59,32 @@ impl BatchAck {
             receiver,
             position,
             read_at: Instant::now(),
+            sequence: 0,
+            origin: None,
         }
+    }
+
+    /// The batch's place in the order its source sent batches in (0, 1, 2, ... without gaps);
+    /// set by the source context when the batch is sent. Workers may finish batches in another
+    /// order; a sink that needs input order gets them back in this one.
+    pub fn sequence(&self) -> u64 {
+        self.sequence
+    }
+
+    /// Sets [`BatchAck::sequence`].
+    pub fn set_sequence(&mut self, sequence: u64) {
+        self.sequence = sequence;
+    }
+
+    /// The Kafka partition the batch was read from, if it came from Kafka; its position's `end`
+    /// is then the partition offset to commit once the batch is delivered.
+    pub fn origin(&self) -> Option<&InputPartition> {
+        self.origin.as_deref()
+    }
+
+    /// Sets [`BatchAck::origin`].
+    pub fn set_origin(&mut self, origin: Arc<InputPartition>) {
+        self.origin = Some(origin);
     }
 
     /// When the batch was cut from the input (for the processing latency).
@@ -69,6 +107,8 @@ impl fmt::Debug for BatchAck {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BatchAck")
             .field("position", &self.position)
+            .field("sequence", &self.sequence)
+            .field("origin", &self.origin)
             .finish_non_exhaustive()
     }
 }

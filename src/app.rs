@@ -12,13 +12,13 @@ use beacon_parsers::useragent::UserAgentParser;
 
 use crate::catalog::{Catalog, CatalogSnapshot};
 use crate::config::{
-    ConfigError, ConfigProblem, ConvertSelection, InputConfig, LoadedConfig, MessageKeyConfig,
-    OutputConfig, ReadFromConfig,
+    ConfigError, ConfigProblem, ConvertSelection, DeliveryConfig, InputConfig, LoadedConfig,
+    MessageKeyConfig, OutputConfig, ReadFromConfig,
 };
 use crate::pipeline::PipelineSettings;
 use crate::processor::{LegacyConversion, MessageKey, Processor, ProcessorSettings};
 use crate::schema::{SchemaRegistry, SchemaRegistrySettings, SchemaSourceSettings};
-use crate::sink::SinkSpec;
+use crate::sink::{SinkSpec, TransactionSettings};
 use crate::source::{ReadFrom, SourceSettings, SourceSpec, TailSettings};
 use crate::streams::StreamConfigs;
 use crate::topic::{check_topic_name, TopicTemplate};
@@ -100,6 +100,7 @@ pub fn assemble(loaded: &LoadedConfig, daemon: bool) -> Result<Assembled, Config
             crate::kafka::from_config::sink_settings(kafka, &mut problems).map(SinkSpec::Kafka)
         }
     };
+    let (input, output) = apply_delivery(file, input, output, &mut problems);
     let http_listen = match &file.http.listen {
         None => None,
         Some(text) => {
@@ -322,6 +323,93 @@ fn user_agent_parser(
             None
         }
     }
+}
+
+/// `delivery: exactly_once`: Kafka in and out on one cluster, the source's offsets committed by
+/// the sink's transactions.
+fn apply_delivery(
+    file: &crate::config::ConfigFile,
+    input: Option<SourceSpec>,
+    output: Option<SinkSpec>,
+    problems: &mut Vec<ConfigProblem>,
+) -> (Option<SourceSpec>, Option<SinkSpec>) {
+    if file.delivery != DeliveryConfig::ExactlyOnce {
+        return (input, output);
+    }
+    let OutputConfig::Kafka(out) = &file.output else {
+        problems.push(ConfigProblem::new(
+            "delivery",
+            "exactly_once needs `output.type: kafka` (transactions are Kafka's)",
+        ));
+        return (input, output);
+    };
+    let InputConfig::Kafka(inp) = &file.input else {
+        problems.push(ConfigProblem::new(
+            "delivery",
+            "exactly_once needs `input.type: kafka` (the raw topic): the input offsets are \
+             committed in the same transaction as the records",
+        ));
+        return (input, output);
+    };
+    let servers = |list: &str| -> std::collections::BTreeSet<String> {
+        list.split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    if servers(&inp.brokers).is_disjoint(&servers(&out.brokers)) {
+        problems.push(ConfigProblem::new(
+            "output.brokers",
+            format!(
+                "with delivery: exactly_once the output must be the input's cluster (no \
+                 bootstrap server in common with input.brokers {:?}): one transaction commits \
+                 the records and the input offsets",
+                inp.brokers
+            ),
+        ));
+    }
+    if out.transaction_interval_ms == 0 {
+        problems.push(ConfigProblem::new(
+            "output.transaction_interval_ms",
+            "expected a number of milliseconds greater than 0",
+        ));
+    }
+    if out.transaction_timeout_ms <= out.transaction_interval_ms.saturating_mul(2) {
+        problems.push(ConfigProblem::new(
+            "output.transaction_timeout_ms",
+            format!(
+                "expected more than twice output.transaction_interval_ms ({}), found {}",
+                out.transaction_interval_ms, out.transaction_timeout_ms
+            ),
+        ));
+    }
+    let transactional_id = out.transactional_id.clone().unwrap_or_else(|| {
+        format!(
+            "beacon-processor-{}-{}-{}",
+            inp.group_id,
+            gethostname::gethostname().to_string_lossy(),
+            std::process::id()
+        )
+    });
+    let input = input.map(|spec| match spec {
+        SourceSpec::Kafka(mut settings) => {
+            settings.offsets_in_transactions = true;
+            SourceSpec::Kafka(settings)
+        }
+        other => other,
+    });
+    let output = output.map(|spec| match spec {
+        SinkSpec::Kafka(mut settings) => {
+            settings.transactions = Some(TransactionSettings {
+                transactional_id,
+                interval: Duration::from_millis(out.transaction_interval_ms),
+                timeout: Duration::from_millis(out.transaction_timeout_ms),
+            });
+            SinkSpec::Kafka(settings)
+        }
+        other => other,
+    });
+    (input, output)
 }
 
 fn input_spec(

@@ -20,6 +20,7 @@ pub mod error_event;
 pub mod event_platform;
 pub mod generate;
 pub mod http;
+pub mod input_order;
 pub mod kafka;
 pub mod logging;
 pub mod metrics;

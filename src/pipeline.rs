@@ -16,7 +16,10 @@ use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TryRecvError};
+
+use crate::input_order::InputOrder;
+use crate::kafka::TransactionLink;
 
 use crate::processor::{Clock, Processor};
 use crate::record::{ProcessedBatch, Tally};
@@ -98,7 +101,22 @@ pub fn run(
 ) -> Result<RunReport, PipelineError> {
     let kinds = (source.name(), sink_kind(sink));
     let router: Arc<dyn FailedRecordRouter> = Arc::clone(&processor) as _;
-    let mut sink = open_sink(sink, Arc::clone(&stats), router, Arc::clone(&stop))?;
+    // Exactly-once: the transactional sink commits the Kafka source's offsets.
+    let transactions = match (source, sink) {
+        (SourceSpec::Kafka(input), SinkSpec::Kafka(output))
+            if input.offsets_in_transactions && output.transactions.is_some() =>
+        {
+            Some(Arc::new(TransactionLink::default()))
+        }
+        _ => None,
+    };
+    let mut sink = open_sink(
+        sink,
+        Arc::clone(&stats),
+        router,
+        Arc::clone(&stop),
+        transactions.clone(),
+    )?;
     let queue = settings.queue_batches.max(1);
     let (line_tx, line_rx) = bounded::<LineBatch>(queue);
     let (out_tx, out_rx) = bounded::<ProcessedBatch>(queue);
@@ -113,6 +131,10 @@ pub fn run(
         Arc::clone(&stop),
     )
     .with_stats(Arc::clone(&stats));
+    let ctx = match transactions {
+        Some(link) => ctx.with_transactions(link),
+        None => ctx,
+    };
     stats.set_running(true, kinds.0, kinds.1);
 
     let result = thread::scope(|scope| {
@@ -211,18 +233,39 @@ fn work(
     }
 }
 
+/// How long the sink thread waits for a batch before it calls [`Sink::tick`].
+const SINK_TICK: Duration = Duration::from_millis(100);
+
 fn drain_into_sink(
     sink: &mut dyn Sink,
     rx: &Receiver<ProcessedBatch>,
     max_batches_per_flush: usize,
 ) -> Result<(), SinkError> {
-    while let Ok(first) = rx.recv() {
-        sink.accept(first)?;
+    let mut order = sink.wants_input_order().then(InputOrder::default);
+    let mut accept = |sink: &mut dyn Sink, batch: ProcessedBatch| match order.as_mut() {
+        Some(order) => {
+            for batch in order.release(batch) {
+                sink.accept(batch)?;
+            }
+            Ok(())
+        }
+        None => sink.accept(batch),
+    };
+    loop {
+        let first = match rx.recv_timeout(SINK_TICK) {
+            Ok(batch) => batch,
+            Err(RecvTimeoutError::Timeout) => {
+                sink.tick()?;
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        accept(sink, first)?;
         let mut taken = 1;
         while taken < max_batches_per_flush {
             match rx.try_recv() {
                 Ok(batch) => {
-                    sink.accept(batch)?;
+                    accept(sink, batch)?;
                     taken += 1;
                 }
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,

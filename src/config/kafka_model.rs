@@ -120,6 +120,18 @@ pub struct KafkaOutputConfig {
     /// Which time each record carries as its Kafka timestamp.
     #[serde(default)]
     pub timestamp: RecordTimestampConfig,
+    /// `delivery: exactly_once`: the producer's `transactional.id` (default:
+    /// `beacon-processor-<group>-<host>-<pid>`); give each instance a stable one of its own to
+    /// have a restarted instance abort its predecessor's open transaction at once.
+    #[serde(default)]
+    pub transactional_id: Option<String>,
+    /// `delivery: exactly_once`: how often the open transaction is committed.
+    #[serde(default = "default_transaction_interval_ms")]
+    pub transaction_interval_ms: u64,
+    /// `delivery: exactly_once`: `transaction.timeout.ms`, how long the brokers keep the open
+    /// transaction of a vanished instance (readers of its partitions wait that long).
+    #[serde(default = "default_transaction_timeout_ms")]
+    pub transaction_timeout_ms: u64,
     /// Any librdkafka producer property.
     #[serde(default)]
     pub options: BTreeMap<String, OptionValue>,
@@ -140,11 +152,20 @@ impl KafkaOutputConfig {
             flush_timeout_ms: default_flush_timeout_ms(),
             message_key: MessageKeyConfig::default(),
             timestamp: RecordTimestampConfig::default(),
+            transactional_id: None,
+            transaction_interval_ms: default_transaction_interval_ms(),
+            transaction_timeout_ms: default_transaction_timeout_ms(),
             options: BTreeMap::new(),
         }
     }
 }
 
+fn default_transaction_interval_ms() -> u64 {
+    100
+}
+fn default_transaction_timeout_ms() -> u64 {
+    10_000
+}
 fn default_output_linger_ms() -> u64 {
     20
 }

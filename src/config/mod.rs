@@ -100,6 +100,7 @@ impl LoadedConfig {
                 format: DEFAULT_FORMAT.to_owned(),
                 input: InputConfig::default(),
                 output: OutputConfig::default(),
+                delivery: DeliveryConfig::default(),
                 limits: LimitsConfig::default(),
                 schemas: SchemasConfig::default(),
                 routing: RoutingConfig::default(),

@@ -18,6 +18,9 @@ pub struct ConfigFile {
     /// Where events go.
     #[serde(default)]
     pub output: OutputConfig,
+    /// The delivery guarantee.
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
     /// Input limits.
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -48,6 +51,19 @@ pub struct ConfigFile {
     /// Log output.
     #[serde(default)]
     pub logging: LoggingConfig,
+}
+
+/// `delivery`: what a reader of the output can rely on across crashes and restarts.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryConfig {
+    /// Every line's output is delivered; a crash delivers what was processed since the last
+    /// commit again (duplicates, never loss).
+    #[default]
+    AtLeastOnce,
+    /// Kafka -> Kafka with transactions: a `read_committed` reader sees every line's output
+    /// exactly once, whatever crashes.
+    ExactlyOnce,
 }
 
 fn default_format() -> String {

@@ -63,6 +63,7 @@ pub fn source_settings(
         linger: Duration::from_millis(input.linger_ms.max(1)),
         stop_at_end,
         options: option_pairs(&input.options),
+        offsets_in_transactions: false,
     };
     if let Err(found) = settings.client_config() {
         for problem in found {
@@ -112,6 +113,7 @@ pub fn sink_settings(
         message_timeout: Duration::from_millis(output.message_timeout_ms),
         flush_timeout: Duration::from_millis(output.flush_timeout_ms),
         event_timestamps: output.timestamp == RecordTimestampConfig::Event,
+        transactions: None,
         options: option_pairs(&output.options),
     };
     if problems.len() == before {

@@ -1,7 +1,7 @@
 //! Kafka plumbing shared by the Kafka source and the Kafka sink: client configuration with
 //! pass-through librdkafka options, a client context that logs through `tracing` without
-//! flooding, the classification of produce errors, what librdkafka's statistics say, and a mock
-//! broker for development and tests.
+//! flooding, the classification of produce errors, what librdkafka's statistics say, what the
+//! source and a transactional sink share, and a mock broker for development and tests.
 
 mod client;
 pub mod from_config;
@@ -10,9 +10,11 @@ mod log_limiter;
 pub mod mock_broker;
 mod produce_error;
 mod statistics;
+mod transaction_link;
 
 pub use client::{client_config, describe_problems, LoggingContext, OptionProblem};
 pub use line_producer::LineProducer;
 pub use log_limiter::LogLimiter;
 pub use produce_error::{classify_produce_error, ProduceFailure};
 pub use statistics::{brokers_up, consumer_lags};
+pub use transaction_link::TransactionLink;

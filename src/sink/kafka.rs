@@ -60,6 +60,8 @@ pub struct KafkaSinkSettings {
     pub flush_timeout: Duration,
     /// Records carry the event's time as their Kafka timestamp (otherwise the produce time).
     pub event_timestamps: bool,
+    /// Exactly-once delivery: produce in transactions (see `TransactionalKafkaSink`).
+    pub transactions: Option<super::TransactionSettings>,
     /// librdkafka producer properties, set after ours.
     pub options: Vec<(String, String)>,
 }
@@ -90,6 +92,22 @@ impl KafkaSinkSettings {
             // Connected brokers, for readiness.
             ("statistics.interval.ms", "1000".to_owned()),
         ];
+        let transactional = self.transactions.as_ref().map(|t| {
+            [
+                ("transactional.id", t.transactional_id.clone()),
+                ("transaction.timeout.ms", t.timeout.as_millis().to_string()),
+                // A transactional producer's retry budget must end before its transaction's.
+                (
+                    "message.timeout.ms",
+                    self.message_timeout.min(t.timeout).as_millis().to_string(),
+                ),
+            ]
+        });
+        let ours: Vec<(&str, String)> = ours
+            .iter()
+            .chain(transactional.iter().flatten())
+            .cloned()
+            .collect();
         const MANAGED: &str = "is managed by beacon-processor; use the output settings instead";
         let protected = [
             ("bootstrap.servers", MANAGED),
@@ -102,6 +120,7 @@ impl KafkaSinkSettings {
             ("linger.ms", MANAGED),
             ("queue.buffering.max.ms", MANAGED),
             ("message.timeout.ms", MANAGED),
+            ("transactional.id", MANAGED),
         ];
         client_config(&ours, &self.options, &protected)
     }

@@ -3,6 +3,7 @@
 
 mod directory;
 pub mod kafka;
+mod kafka_transactional;
 mod stdout;
 
 use std::path::PathBuf;
@@ -10,11 +11,13 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::ack::BatchAck;
+use crate::kafka::TransactionLink;
 use crate::record::{ProcessedBatch, Tally};
 use crate::stats::Stats;
 
 pub use directory::DirectorySink;
 pub use kafka::{FailedRecordRouter, KafkaSink, KafkaSinkSettings, RefusedRecord, PRODUCE_REASON};
+pub use kafka_transactional::{TransactionSettings, TransactionalKafkaSink};
 pub use stdout::StdoutSink;
 
 /// Which sink to write to.
@@ -57,20 +60,37 @@ pub trait Sink: Send {
     fn finish(&mut self) -> Result<(), SinkError> {
         self.flush()
     }
+
+    /// Called when no batch has arrived for a while (about 100 ms), for sinks that act on time
+    /// (the transactional Kafka sink commits its open transaction).
+    fn tick(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    /// Whether batches must arrive in the order their source sent them (the pipeline then
+    /// restores that order after the workers).
+    fn wants_input_order(&self) -> bool {
+        false
+    }
 }
 
-/// Opens the sink described by `spec`.
+/// Opens the sink described by `spec`; a transactional Kafka sink commits the input offsets of
+/// a Kafka source through `transactions`.
 pub fn open_sink(
     spec: &SinkSpec,
     stats: Arc<Stats>,
     router: Arc<dyn FailedRecordRouter>,
     stop: Arc<AtomicBool>,
+    transactions: Option<Arc<TransactionLink>>,
 ) -> Result<Box<dyn Sink>, SinkError> {
     match spec {
         SinkSpec::Directory { path, fsync } => {
             Ok(Box::new(DirectorySink::open(path.clone(), *fsync, stats)?))
         }
         SinkSpec::Stdout => Ok(Box::new(StdoutSink::new(stats))),
+        SinkSpec::Kafka(settings) if settings.transactions.is_some() => Ok(Box::new(
+            TransactionalKafkaSink::open(settings, router, stats, stop, transactions)?,
+        )),
         SinkSpec::Kafka(settings) => Ok(Box::new(KafkaSink::open(settings, router, stats, stop)?)),
     }
 }

@@ -53,6 +53,11 @@ impl LineBatch {
         &self.overlong
     }
 
+    /// The batch's acknowledgement handle (to set its sequence or origin before it is sent).
+    pub fn ack_mut(&mut self) -> &mut BatchAck {
+        &mut self.ack
+    }
+
     /// Splits the batch into its acknowledgement handle (which travels on to the sink) and nothing
     /// else: the line data is dropped once the workers are done with it.
     pub fn into_ack(self) -> BatchAck {

@@ -8,6 +8,13 @@
 //! at shutdown, in-flight batches are drained (bounded by `drain_timeout`) and the delivered
 //! offsets are stored and committed before the partition is given up; lines not delivered in
 //! time are read again by the next owner (duplicates, never loss).
+//!
+//! With exactly-once delivery the source commits nothing itself: the transactional sink commits
+//! each batch's offsets in the transaction holding its records (through the
+//! [`TransactionLink`], which carries the group metadata), and acknowledges the batch once that
+//! transaction is committed. A revoke then waits for that commit; if it cannot happen within
+//! `drain_timeout`, the link is abandoned and the run stops with an error rather than let two
+//! instances write the same lines.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -20,9 +27,10 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
-use crate::ack::{AckReceiver, BatchPosition};
+use crate::ack::{AckReceiver, BatchPosition, InputPartition};
 use crate::kafka::{
     brokers_up, client_config, consumer_lags, describe_problems, LoggingContext, OptionProblem,
+    TransactionLink,
 };
 use crate::stats::Stats;
 
@@ -59,6 +67,8 @@ pub struct KafkaSourceSettings {
     pub stop_at_end: bool,
     /// librdkafka consumer properties, set after ours.
     pub options: Vec<(String, String)>,
+    /// Offsets are committed by the sink's transactions, never by the consumer (exactly-once).
+    pub offsets_in_transactions: bool,
 }
 
 impl KafkaSourceSettings {
@@ -68,7 +78,12 @@ impl KafkaSourceSettings {
             ("bootstrap.servers", self.brokers.clone()),
             ("group.id", self.group_id.clone()),
             ("client.id", "beacon-processor".to_owned()),
-            ("enable.auto.commit", "true".to_owned()),
+            (
+                "enable.auto.commit",
+                (!self.offsets_in_transactions).to_string(),
+            ),
+            // Only committed records of transactional producers (librdkafka's default too).
+            ("isolation.level", "read_committed".to_owned()),
             ("enable.auto.offset.store", "false".to_owned()),
             (
                 "auto.commit.interval.ms",
@@ -140,6 +155,8 @@ struct PartitionState {
     stored: i64,
     builder: BatchBuilder,
     oldest_line: Option<Instant>,
+    /// The partition, as batches carry it to the sink.
+    origin: Arc<InputPartition>,
 }
 
 type PartitionKey = (String, i32);
@@ -152,6 +169,9 @@ struct Shared {
     at_end: Mutex<std::collections::HashSet<PartitionKey>>,
     tracker: Arc<DeliveryTracker>,
     drain_timeout: Duration,
+    /// Exactly-once: the sink commits the offsets; the source only keeps the group metadata
+    /// current.
+    transactions: Option<Arc<TransactionLink>>,
 }
 
 impl Shared {
@@ -208,6 +228,10 @@ impl ConsumerContext for SourceConsumerContext {
                     .map(|e| (e.topic().to_owned(), e.partition()))
                     .collect();
                 tracing::info!(partitions = keys.len(), "partitions revoked; draining them");
+                if let Some(link) = &self.shared.transactions {
+                    // The generation this revoke belongs to: the draining commits use it.
+                    link.set_group_metadata(consumer.group_metadata());
+                }
                 if let Some(stats) = &self.stats {
                     for (topic, partition) in &keys {
                         stats.set_kafka_lag(topic, *partition, None);
@@ -223,6 +247,9 @@ impl ConsumerContext for SourceConsumerContext {
             }
             Rebalance::Assign(list) => {
                 tracing::info!(partitions = list.count(), "partitions assigned");
+                if let Some(link) = &self.shared.transactions {
+                    link.set_group_metadata(consumer.group_metadata());
+                }
                 let mut at_end = self
                     .shared
                     .at_end
@@ -254,10 +281,27 @@ fn drain_and_store(
         .iter()
         .map(|(_, state)| (state.stream, offset_to_position(state.sent_end)))
         .collect();
-    if !shared
+    let delivered = shared
         .tracker
-        .wait_until_delivered(&targets, shared.drain_timeout)
-    {
+        .wait_until_delivered(&targets, shared.drain_timeout);
+    if let Some(link) = &shared.transactions {
+        // The sink's transactions committed the offsets of everything delivered.
+        if !delivered {
+            let why = format!(
+                "partitions were given up before the transaction holding their lines was \
+                 committed (drain_timeout_ms {}); stopping so that no two instances write the \
+                 same lines: uncommitted lines are read again from the last committed offsets",
+                shared.drain_timeout.as_millis()
+            );
+            tracing::error!("{why}");
+            link.abandon(why);
+        }
+        for (_, state) in partitions {
+            shared.tracker.forget_stream(state.stream);
+        }
+        return;
+    }
+    if !delivered {
         tracing::warn!(
             timeout_ms = shared.drain_timeout.as_millis() as u64,
             "in-flight lines were not all delivered in time; their offsets are not committed and \
@@ -291,6 +335,9 @@ fn store_delivered(
     let Some(delivered) = tracker.delivered(state.stream) else {
         return;
     };
+    if consumer.context().shared.transactions.is_some() {
+        return;
+    }
     let delivered = i64::try_from(delivered).unwrap_or(i64::MAX);
     if delivered <= state.stored {
         return;
@@ -322,7 +369,13 @@ pub fn consume(ctx: &SourceContext, settings: &KafkaSourceSettings) -> Result<u6
         at_end: Mutex::new(std::collections::HashSet::new()),
         tracker: Arc::clone(&ctx.tracker),
         drain_timeout: settings.drain_timeout,
+        transactions: ctx.transactions.clone(),
     });
+    if settings.offsets_in_transactions && shared.transactions.is_none() {
+        return Err(SourceError::Kafka(
+            "exactly-once delivery needs a transactional Kafka sink".to_owned(),
+        ));
+    }
     if let Some(stats) = &ctx.stats {
         stats.expect_kafka_client("source");
     }
@@ -380,6 +433,8 @@ impl PartitionReader<'_> {
         let mut last_end_check = Instant::now();
         let mut last_message = Instant::now();
         let errors = crate::kafka::LogLimiter::new(Duration::from_secs(5));
+        let started = Instant::now();
+        let mut first_delivery_logged = false;
         loop {
             if self.ctx.stopping() {
                 return Ok(());
@@ -417,6 +472,19 @@ impl PartitionReader<'_> {
             if now.duration_since(last_store) >= store_interval {
                 last_store = now;
                 self.store_all(consumer);
+                if let Some(link) = &self.shared.transactions {
+                    if let Some(why) = link.abandoned() {
+                        return Err(SourceError::Kafka(why));
+                    }
+                    link.set_group_metadata(consumer.group_metadata());
+                }
+                if !first_delivery_logged && self.shared.tracker.delivered_lines() > 0 {
+                    first_delivery_logged = true;
+                    tracing::info!(
+                        after_ms = now.duration_since(started).as_millis() as u64,
+                        "first lines delivered since the consumer started"
+                    );
+                }
             }
             // Asking the brokers for watermarks takes round trips: only when nothing came for a
             // while (fetches arrive in bursts).
@@ -466,6 +534,10 @@ impl PartitionReader<'_> {
                         stored: -1,
                         builder: BatchBuilder::with_capacity(64, 64 * 1024),
                         oldest_line: None,
+                        origin: Arc::new(InputPartition {
+                            topic: key.0.clone(),
+                            partition: key.1,
+                        }),
                     })
                 }
             };
@@ -542,7 +614,9 @@ impl PartitionReader<'_> {
             state.sent_end = state.next_offset;
             state.oldest_line = None;
             let receiver: Arc<dyn AckReceiver> = Arc::clone(&self.shared.tracker) as _;
-            builder.finish(Arc::clone(&self.ctx.name), receiver, position)
+            let mut batch = builder.finish(Arc::clone(&self.ctx.name), receiver, position);
+            batch.ack_mut().set_origin(Arc::clone(&state.origin));
+            batch
         };
         self.ctx.send(batch)
     }

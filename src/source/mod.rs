@@ -115,6 +115,10 @@ pub struct SourceContext {
     stop: Arc<AtomicBool>,
     /// Telemetry of the run, if any.
     pub stats: Option<Arc<Stats>>,
+    /// The next batch's sequence number ([`crate::ack::BatchAck::sequence`]), shared by clones.
+    next_sequence: Arc<std::sync::atomic::AtomicU64>,
+    /// Set when the sink commits the input offsets in its transactions (exactly-once delivery).
+    pub transactions: Option<Arc<crate::kafka::TransactionLink>>,
 }
 
 impl SourceContext {
@@ -133,7 +137,15 @@ impl SourceContext {
             sender,
             stop,
             stats: None,
+            next_sequence: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            transactions: None,
         }
+    }
+
+    /// Lets the source's offsets be committed by the sink's transactions through `link`.
+    pub fn with_transactions(mut self, link: Arc<crate::kafka::TransactionLink>) -> Self {
+        self.transactions = Some(link);
+        self
     }
 
     /// Reports lines read, queue depth and source details into `stats`.
@@ -161,8 +173,11 @@ impl SourceContext {
     }
 
     /// Sends a batch, blocking while the pipeline is full.
-    pub fn send(&self, batch: LineBatch) -> Result<(), SourceError> {
+    pub fn send(&self, mut batch: LineBatch) -> Result<(), SourceError> {
         let lines = batch.len() as u64;
+        batch
+            .ack_mut()
+            .set_sequence(self.next_sequence.fetch_add(1, Ordering::Relaxed));
         self.sender
             .send(batch)
             .map_err(|_| SourceError::PipelineClosed)?;
