@@ -34,6 +34,10 @@ impl ProducerContext for Counting {
     }
 }
 
+#[path = "common/cpu.rs"]
+mod cpu;
+use cpu::process_cpu_seconds;
+
 fn main() {
     let (Ok(brokers), Ok(dir)) = (
         std::env::var("BARE_PRODUCER_BROKERS"),
@@ -124,21 +128,4 @@ fn main() {
         failed.load(Ordering::Relaxed)
     );
     assert_eq!(delivered.load(Ordering::Relaxed), records.len() as u64);
-}
-
-/// User + system CPU time of this process so far (all threads), from `/proc/self/stat` in
-/// clock ticks of 10 ms (Linux's `USER_HZ`); 0 where that file cannot be read.
-fn process_cpu_seconds() -> f64 {
-    const TICKS_PER_SECOND: f64 = 100.0;
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which is in parentheses and may hold spaces): utime and
-    // stime are the 12th and 13th of them.
-    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let ticks: f64 = after_name
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|field| field.parse::<f64>().ok())
-        .sum();
-    ticks / TICKS_PER_SECOND
 }

@@ -3,7 +3,9 @@
 #   1. files -> directory sink (reference point, and the records for step 2);
 #   2. a bare rdkafka producer sending exactly the records of step 1 (benches/bare_producer.rs);
 #   3. files -> Kafka through beacon-processor;
-#   4. Kafka -> Kafka through beacon-processor (raw topic with 48 partitions, consumer group).
+#   4. Kafka -> Kafka through beacon-processor (raw topic with 48 partitions, consumer group);
+#   5. the same with `delivery: exactly_once` (transactions; Apache Kafka only);
+#   6. a bare rdkafka consumer reading the raw topic (benches/bare_consumer.rs).
 # Prints records/s of each and the ratios to the bare producer. Figures are for comparison
 # within one run only: the machine is shared and the broker runs on the same cores.
 #
@@ -34,6 +36,7 @@ cargo build --release --quiet
 bin="$work/beacon-processor"
 cp "${CARGO_TARGET_DIR:-$repo/target}/release/beacon-processor" "$bin"
 cargo bench --quiet --bench bare_producer --no-run 2>/dev/null
+cargo bench --quiet --bench bare_consumer --no-run 2>/dev/null
 
 case "$broker" in
     mock) start_mock_cluster eventlogging-client-side:48 ;;
@@ -85,6 +88,25 @@ k2k_rate=$(rate <"$work/k2k.txt")
 t4=$(broker_ticks)
 grep -E "lines read|delivered" "$work/k2k.txt" >&2
 
+eos_rate="" t5="$t4"
+if [ "$broker" = kafka ]; then
+    echo "== 5. Kafka -> Kafka, exactly once" >&2
+    write_k2k_config "$work/eos.yaml" bench-eos
+    echo "delivery: exactly_once" >>"$work/eos.yaml"
+    /usr/bin/time -f '%U %S %M' -o "$work/eos.time" "$bin" process --log-level warn --config "$work/eos.yaml" >"$work/eos.txt" 2>&1
+    eos_rate=$(rate <"$work/eos.txt")
+    t5=$(broker_ticks)
+    grep -E "lines read|delivered" "$work/eos.txt" >&2
+fi
+
+echo "== 6. bare consumer, the raw topic" >&2
+consumer_line=$(BARE_CONSUMER_BROKERS="$brokers" BARE_CONSUMER_TOPIC=eventlogging-client-side \
+    cargo bench --quiet --bench bare_consumer 2>/dev/null | grep '^bare consumer')
+echo "$consumer_line" >&2
+consumer_rate=$(echo "$consumer_line" | sed -n 's/.* s: \([0-9]*\) records\/s.*/\1/p')
+consumer_cpu=$(echo "$consumer_line" | sed -n 's/.*, \([0-9.]*\) us CPU\/record.*/\1/p')
+t6=$(broker_ticks)
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 usage() { awk -v n="$lines" '{ printf "%11.2f %10.0f", ($1 + $2) * 1e6 / n, $3 / 1024 }' "$1"; }
 printf '\n%-34s %12s %10s %11s %10s %12s\n' "path" "records/s" "vs bare" "CPU us/line" "peak MB" "broker us/line"
@@ -92,6 +114,10 @@ printf '%-34s %12s %10s %11s %10s %12s\n' "bare rdkafka producer" "$bare_rate" "
 printf '%-34s %12s %10s %s %12s\n' "files -> directory (processor)" "$dir_rate" "$(ratio "$dir_rate" "$bare_rate")" "$(usage "$work/dir.time")" "$(broker_us "$t0" "$t1")"
 printf '%-34s %12s %10s %s %12s\n' "files -> Kafka (processor)" "$f2k_rate" "$(ratio "$f2k_rate" "$bare_rate")" "$(usage "$work/f2k.time")" "$(broker_us "$t2" "$t3")"
 printf '%-34s %12s %10s %s %12s\n' "Kafka -> Kafka (processor)" "$k2k_rate" "$(ratio "$k2k_rate" "$bare_rate")" "$(usage "$work/k2k.time")" "$(broker_us "$t3" "$t4")"
+if [ -n "$eos_rate" ]; then
+    printf '%-34s %12s %10s %s %12s\n' "Kafka -> Kafka exactly once" "$eos_rate" "$(ratio "$eos_rate" "$bare_rate")" "$(usage "$work/eos.time")" "$(broker_us "$t4" "$t5")"
+fi
+printf '%-34s %12s %10s %11s %10s %12s\n' "bare rdkafka consumer (raw topic)" "$consumer_rate" "$(ratio "$consumer_rate" "$bare_rate")" "$consumer_cpu" "" "$(broker_us "$t5" "$t6")"
 echo "(records/s from the processor's own count, i.e. from its first line; the broker is a separate process on the same cores."
 echo " CPU us/line: the processor's whole run, start-up included, or the bare producer's timed part; broker us/line: the"
 echo " $broker broker's CPU during the step. The Kafka -> Kafka broker figure includes serving the raw topic to the consumer.)"

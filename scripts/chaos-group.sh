@@ -8,13 +8,17 @@
 #   2. kill -9: KILLS SIGKILLs of a random instance, each restarted at once. Verdict: 0 lost;
 #      duplicates at most the lines not yet committed at the kills (summed over the kills: the
 #      group's committed offsets against the raw topic's end, sampled just before each kill).
+#   3. exactly-once: the kills of phase 2 with `delivery: exactly_once` (each instance slot has
+#      its own stable transactional_id). Verdict, read as a read_committed consumer: 0 lost and
+#      0 duplicates.
 # Every phase ends with the instances stopped gracefully once everything is committed; the checker
 # (benches/chaos_check.rs) then reads every output record and compares the ids with a clean
 # `process --out` of the same lines. Prints events, lost, duplicates, kills and wall time.
 #
 # Usage: scripts/chaos-group.sh [LINES=1000000] [KILLS=20] [GRACEFUL=10] [INSTANCES=3] [SEED=1]
+#   PHASES=graceful,kill,exactly-once (default: all three) runs only some.
 # Environment: BEACON_TEST_KAFKA=HOST:PORT uses a running broker instead of starting one;
-# RATE (lines/s fed, default 40000).
+# RATE (lines/s fed; default: so that feeding lasts as long as the phase's events, ~5 s each).
 set -euo pipefail
 
 lines="${1:-1000000}"
@@ -22,7 +26,6 @@ kills="${2:-20}"
 graceful="${3:-10}"
 instances="${4:-3}"
 seed="${5:-1}"
-rate="${RATE:-40000}"
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 work="$(mktemp -d "${TMPDIR:-/tmp}/chaos-group.XXXXXX")"
@@ -37,6 +40,8 @@ cleanup() {
 trap cleanup EXIT
 RANDOM=$seed
 started=$(date +%s)
+# Topic and group names are this run's own: a shared broker keeps earlier runs' records.
+run="$$"
 log() { echo "[chaos-group $(( $(date +%s) - started ))s] $*" >&2; }
 
 cargo build --release --quiet
@@ -59,19 +64,25 @@ kafka_tool() { # CLASS ARGS...
 log "generating $lines lines and the expected output (clean run to a directory)"
 "$bin" generate -n "$lines" --seed "$seed" -o "$work/beacons.log"
 "$bin" process --log-level warn --out "$work/expected" "$work/beacons.log" >/dev/null 2>&1
-split -l "$(( rate / 10 > 0 ? rate / 10 : 1 ))" -d -a 6 "$work/beacons.log" "$work/chunk."
 
 # Sum over the raw topic's partitions of the group's committed offsets and of the end offsets.
 committed_and_end() { # PHASE
     kafka_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
-        --bootstrap-server "$brokers" --describe --group "chaos-$1" 2>/dev/null \
-        | awk -v t="chaos-$1.raw" '$2 == t { c += ($4 ~ /^[0-9]+$/ ? $4 : 0); e += $5 } END { printf "%d %d\n", c, e }'
+        --bootstrap-server "$brokers" --describe --group "chaos-$run-$1" 2>/dev/null \
+        | awk -v t="chaos-$run-$1.raw" '$2 == t { c += ($4 ~ /^[0-9]+$/ ? $4 : 0); e += $5 } END { printf "%d %d\n", c, e }'
 }
 
 # Instances of the current phase: slot -> pid.
 declare -A slot_pid=()
 start_instance() { # PHASE SLOT
-    "$bin" run --config "$work/$1.yaml" >>"$work/$1.instance-$2.log" 2>&1 &
+    local config="$work/$1.yaml"
+    if [ "$1" = exactly-once ]; then
+        # A stable transactional id per slot: a restarted instance aborts what its killed
+        # predecessor left open.
+        config="$work/$1.$2.yaml"
+        sed "s/^output:$/output:\n  transactional_id: chaos-$run-$1-$2/" "$work/$1.yaml" >"$config"
+    fi
+    "$bin" run --config "$config" >>"$work/$1.instance-$2.log" 2>&1 &
     slot_pid[$2]=$!
     pids+=($!)
 }
@@ -88,18 +99,25 @@ random_slot() { local slots=("${!slot_pid[@]}"); echo "${slots[$(( RANDOM % ${#s
 
 run_phase() { # PHASE EVENTS KIND(graceful|kill)
     local phase="$1" events="$2" kind="$3"
+    local rate="${RATE:-$(( lines / (events * 5 > 0 ? events * 5 : 1) ))}"
+    [ "$rate" -ge 10 ] || rate=10
+    rm -f "$work"/chunk.*
+    split -l "$(( rate / 10 ))" -d -a 7 "$work/beacons.log" "$work/chunk."
+    # (set -e does not apply inside a function called from `||`: every failure exits here.)
     kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$brokers" --create \
-        --topic "chaos-$phase.raw" --partitions 12 >/dev/null
+        --topic "chaos-$run-$phase.raw" --partitions 12 >/dev/null \
+        || { echo "cannot create chaos-$run-$phase.raw (log: $work/tools.log)" >&2; exit 1; }
     for t in NavigationTiming SearchSatisfaction Echo EditAttemptStep Generic EventError; do
         kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$brokers" --create \
-            --topic "chaos-$phase.eventlogging_$t" --partitions 6 >/dev/null
+            --topic "chaos-$run-$phase.eventlogging_$t" --partitions 6 >/dev/null \
+            || { echo "cannot create chaos-$run-$phase.eventlogging_$t" >&2; exit 1; }
     done
     cat >"$work/$phase.yaml" <<YAML
 input:
   type: kafka
   brokers: "$brokers"
-  topics: ["chaos-$phase.raw"]
-  group_id: "chaos-$phase"
+  topics: ["chaos-$run-$phase.raw"]
+  group_id: "chaos-$run-$phase"
   commit_interval_ms: 1000
   options:
     session.timeout.ms: 6000
@@ -108,8 +126,8 @@ output:
   type: kafka
   brokers: "$brokers"
 routing:
-  valid_topic: "chaos-$phase.eventlogging_{schema}"
-  error_topic: "chaos-$phase.eventlogging_EventError"
+  valid_topic: "chaos-$run-$phase.eventlogging_{schema}"
+  error_topic: "chaos-$run-$phase.eventlogging_EventError"
 schemas:
   legacy_dirs: ["$repo/config/schemas"]
 pipeline:
@@ -119,6 +137,7 @@ logging:
 http:
   listen: null
 YAML
+    if [ "$phase" = exactly-once ]; then echo "delivery: exactly_once" >>"$work/$phase.yaml"; fi
     log "phase $phase: $instances instances, feeding $lines lines at $rate lines/s, $events $kind events"
     local phase_started
     phase_started=$(date +%s)
@@ -126,7 +145,7 @@ YAML
     # The feeder: one console producer, a tenth of a second's lines every tenth of a second.
     ( for chunk in "$work"/chunk.*; do cat "$chunk"; sleep 0.1; done ) \
         | kafka_tool org.apache.kafka.tools.ConsoleProducer --bootstrap-server "$brokers" \
-            --topic "chaos-$phase.raw" --producer-property acks=all \
+            --topic "chaos-$run-$phase.raw" --producer-property acks=all \
             --producer-property linger.ms=20 >/dev/null &
     local feeder=$!
     pids+=($feeder)
@@ -172,7 +191,7 @@ YAML
         log "phase $phase: some commits failed (above)"
     fi
     log "phase $phase: checking"
-    CHAOS_BROKERS="$brokers" CHAOS_EXPECTED="$work/expected" CHAOS_TOPIC_PREFIX="chaos-$phase.eventlogging_" \
+    CHAOS_BROKERS="$brokers" CHAOS_EXPECTED="$work/expected" CHAOS_TOPIC_PREFIX="chaos-$run-$phase.eventlogging_" \
         cargo bench --quiet --bench chaos_check 2>/dev/null | tee "$work/check-$phase.txt" || true
     local duplicates
     duplicates="$(grep -o 'duplicates [0-9]*' "$work/check-$phase.txt" | grep -o '[0-9]*' || echo unknown)"
@@ -180,8 +199,8 @@ YAML
     if ! grep -q "lost 0," "$work/check-$phase.txt"; then
         echo "phase $phase: input lost" >&2; return 1
     fi
-    if [ "$kind" = graceful ] && [ "$duplicates" != 0 ]; then
-        echo "phase $phase: $duplicates duplicates after graceful restarts and scale changes" >&2; return 1
+    if { [ "$kind" = graceful ] || [ "$phase" = exactly-once ]; } && [ "$duplicates" != 0 ]; then
+        echo "phase $phase: $duplicates duplicates, where there must be none" >&2; return 1
     fi
     if [ "$kind" = kill ]; then
         echo "  bound: $uncommitted lines were uncommitted at the kills; duplicates $duplicates" >>"$work/summary.txt"
@@ -192,8 +211,10 @@ YAML
 }
 
 verdict=0
-run_phase graceful "$graceful" graceful || verdict=1
-run_phase kill "$kills" kill || verdict=1
+phases=",${PHASES:-graceful,kill,exactly-once},"
+[[ "$phases" != *,graceful,* ]] || run_phase graceful "$graceful" graceful || verdict=1
+[[ "$phases" != *,kill,* ]] || run_phase kill "$kills" kill || verdict=1
+[[ "$phases" != *,exactly-once,* ]] || run_phase exactly-once "$kills" kill || verdict=1
 echo
 echo "chaos-group: $lines lines per phase, $instances instances, 12 raw partitions, $(( $(date +%s) - started ))s"
 cat "$work/summary.txt"

@@ -42,7 +42,7 @@ java -cp "$classpath" -Dlog4j2.level=warn org.apache.kafka.tools.TopicCommand \
 echo "Apache Kafka at $brokers; filling $raw (12 partitions) with $lines lines" >&2
 "$bin" generate -n "$lines" --seed 7 --kafka "$brokers" --topic "$raw" 2>/dev/null
 
-printf '%-10s %-9s %-12s %-10s %-12s %-14s\n' instances instance "partitions" lines "CPU us/line" "first delivery"
+printf '%-10s %-9s %-18s %-10s %-12s %-14s\n' instances instance "partitions (+/-)" lines "CPU us/line" "first delivery (from start)"
 for n in $(seq 1 "$max"); do
     cat >"$work/$n.yaml" <<YAML
 input:
@@ -79,7 +79,7 @@ YAML
         # The instance's assignments over the run (+N assigned, -N revoked), without the final
         # revoke of its shutdown: with incremental rebalancing, an instance that joined first
         # may get every partition and then give some up to the others.
-        assigned=$(sed -n 's/.*partitions \(assigned\|revoked; draining them\) partitions=\([0-9]*\).*/\1 \2/p' "$log" \
+        assigned=$(sed -n 's/.*partitions \(assigned\|revoked\)[^=]*partitions=\([0-9]*\).*/\1 \2/p' "$log" \
             | awk '{ e[NR] = ($1 == "assigned" ? "+" : "-") $2 }
                    END { n = NR; if (n > 0 && e[n] ~ /^-/) n--
                          for (i = 1; i <= n; i++) printf "%s%s", (i > 1 ? "," : ""), e[i] }')
@@ -88,10 +88,10 @@ YAML
         total=$(( total + read_lines ))
         first=$(grep -o 'first lines delivered.*' "$log" | grep -o 'after_ms=[0-9]*' | cut -d= -f2 | head -1)
         cpu=$(awk -v n="$read_lines" '{ if (n > 0) printf "%.2f", ($1 + $2) * 1e6 / n; else print "n/a" }' "$work/$n.$i.time")
-        printf '%-10s %-9s %-12s %-10s %-12s %-14s\n' "$n" "$i" "${assigned:-0}" "$read_lines" "$cpu" "${first:-none} ms"
+        printf '%-10s %-9s %-18s %-10s %-12s %-14s\n' "$n" "$i" "${assigned:-0}" "$read_lines" "$cpu" "${first:-none} ms"
     done
     rate=$(awk -v n="$total" -v a="$started" -v b="$ended" 'BEGIN { printf "%.0f", n / (b - a) }')
-    printf '%-10s %-9s %-12s %-10s total: %s lines/s over %.1f s\n' "$n" all "" "$total" "$rate" "$(echo "$ended - $started" | bc)"
+    printf '%-10s %-9s %-18s %-10s total: %s lines/s over %.1f s\n' "$n" all "" "$total" "$rate" "$(echo "$ended - $started" | bc)"
     if [ "$total" -ne "$lines" ]; then
         echo "the instances read $total lines, not $lines" >&2
         exit 1

@@ -411,6 +411,38 @@ fn raw_topic_to_schema_topics_and_error_topic_with_exact_counts() {
 }
 
 #[test]
+fn kafka_4s_own_group_protocol_works_too() {
+    let brokers = shared_brokers();
+    let names = Names::new("kip848");
+    names.create(&brokers, 4);
+    let dir = tempfile::tempdir().unwrap();
+    let lines = generate(2000, 18);
+    let (expected_topics, expected_ids) = expected(&lines, dir.path());
+    produce(&brokers, &names.raw(), &lines);
+    // KIP-848: the broker assigns; the session and heartbeat settings are the broker's.
+    let config = write_config(dir.path(), &names, &brokers, &brokers, "");
+    let yaml = fs::read_to_string(&config).unwrap().replace(
+        "    session.timeout.ms: 6000\n    heartbeat.interval.ms: 500\n",
+        "    group.protocol: consumer\n",
+    );
+    assert!(yaml.contains("group.protocol: consumer"));
+    fs::write(&config, yaml).unwrap();
+    let summary = process(&config);
+    assert!(
+        summary.contains("lines read                               2000"),
+        "{summary}"
+    );
+    let outputs = consume_outputs(&brokers, &names);
+    let mut topics: BTreeMap<String, u64> = BTreeMap::new();
+    for record in &outputs {
+        *topics.entry(record.schema.clone()).or_default() += 1;
+    }
+    assert_eq!(topics, expected_topics);
+    assert_eq!(coverage(&expected_ids, &outputs), 0);
+    assert_eq!(committed_and_end(&brokers, &names), (2000, 2000));
+}
+
+#[test]
 fn instances_joining_and_leaving_a_group_repeat_and_lose_nothing() {
     let brokers = shared_brokers();
     let names = Names::new("rebalance");

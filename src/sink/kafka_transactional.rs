@@ -304,7 +304,12 @@ impl TransactionalKafkaSink {
                     // Deliveries make room; nothing is dropped.
                     self.producer.poll(Duration::from_millis(10));
                 }
-                ProduceFailure::Permanent | ProduceFailure::InvalidTimestamp => {
+                ProduceFailure::InvalidTimestamp => {
+                    if let Some(batch) = self.batches.get_mut(index) {
+                        batch.plain_timestamps.insert(record);
+                    }
+                }
+                ProduceFailure::Permanent => {
                     let reason = format!("Kafka refused the event for topic {}: {e}", entry.topic);
                     self.replace_by_error_event(index, record, &reason)?;
                 }

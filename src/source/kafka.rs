@@ -311,18 +311,34 @@ fn drain_and_store(
     for ((topic, partition), state) in &mut partitions {
         store_delivered(consumer, &shared.tracker, topic, *partition, state);
     }
-    match consumer.commit_consumer_state(CommitMode::Sync) {
-        Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
-        // Not fatal: the offsets stay stored and the lines are at worst read again.
-        Err(error) => tracing::warn!(
-            "committing delivered offsets failed ({error}); lines since the last commit may be \
-             read again"
-        ),
+    // A coordinator that moved (its broker failed) answers with an error until the consumer
+    // has found the new one: try again a few times before the partitions go.
+    let mut attempts = 0;
+    loop {
+        match consumer.commit_consumer_state(CommitMode::Sync) {
+            Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => break,
+            Err(error) if attempts < COMMIT_ATTEMPTS => {
+                attempts += 1;
+                tracing::debug!("committing delivered offsets failed ({error}); trying again");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            // Not fatal: the offsets stay stored and the lines are at worst read again.
+            Err(error) => {
+                tracing::warn!(
+                    "committing delivered offsets failed ({error}); lines since the last commit \
+                     may be read again"
+                );
+                break;
+            }
+        }
     }
     for (_, state) in partitions {
         shared.tracker.forget_stream(state.stream);
     }
 }
+
+/// Commits tried before a revoke or a shutdown gives up on committing.
+const COMMIT_ATTEMPTS: u32 = 5;
 
 /// Stores the partition's delivered watermark as its next commit, if it moved.
 fn store_delivered(
