@@ -1073,6 +1073,37 @@ fn kill_9_of_a_partition_leader_on_a_three_node_cluster_loses_nothing() {
 }
 
 #[test]
+fn one_shot_commands_name_a_cluster_nobody_answers_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("one.log");
+    fs::write(&input, generic_line(1, "2020-01-01T00:00:00", "x") + "\n").unwrap();
+    let schemas = common::legacy_schemas().display().to_string();
+    let input = input.display().to_string();
+    for args in [
+        vec![
+            "generate",
+            "-n",
+            "10",
+            "--schemas",
+            &schemas,
+            "--kafka",
+            "127.0.0.1:9",
+        ],
+        vec!["process", "--kafka", "127.0.0.1:9", &input],
+    ] {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("cannot reach Kafka at 127.0.0.1:9: no broker answered"),
+            "{args:?}: {stderr}"
+        );
+        // Nothing was attempted: no "will be read again" for a one-shot file.
+        assert!(!stderr.contains("read again"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn check_config_names_every_kafka_problem() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("kafka.yaml");

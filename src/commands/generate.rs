@@ -59,6 +59,7 @@ pub fn generate(args: &GenerateArgs) -> Result<(), CommandError> {
     };
     let io_error = |e: std::io::Error| CommandError::Other(format!("writing generated lines: {e}"));
     if let Some(brokers) = &args.kafka {
+        crate::kafka::probe(brokers, crate::kafka::PROBE_TIMEOUT).map_err(CommandError::Other)?;
         let mut producer = LineProducer::connect(brokers, &args.topic).map_err(|e| {
             CommandError::Other(format!("cannot connect to Kafka at {brokers}: {e}"))
         })?;

@@ -47,6 +47,21 @@ pub fn process(cli: &Cli, args: &ProcessArgs) -> Result<(), CommandError> {
         assembled.output = SinkSpec::Stdout;
     }
 
+    // An unreachable cluster is an error at once, not a wait (the daemon waits instead).
+    let clusters = [
+        match &assembled.input {
+            SourceSpec::Kafka(kafka) => Some(kafka.brokers.as_str()),
+            _ => None,
+        },
+        match &assembled.output {
+            SinkSpec::Kafka(kafka) => Some(kafka.brokers.as_str()),
+            _ => None,
+        },
+    ];
+    for brokers in clusters.into_iter().flatten() {
+        crate::kafka::probe(brokers, crate::kafka::PROBE_TIMEOUT).map_err(CommandError::Other)?;
+    }
+
     let stats = Arc::new(Stats::default());
     let _http = start_http(assembled.http_listen, &stats)?;
     let _watchdog = Watchdog::start(Arc::clone(&stop), assembled.shutdown_timeout);
