@@ -154,6 +154,24 @@ fn produce(brokers: &str, topic: &str, lines: &[String]) {
     assert_eq!(sent, lines.len() as u64);
 }
 
+/// Produces `lines` into `topic` in the background, `chunk` lines at a time with `pause`
+/// between chunks (lines keep arriving while a processor runs).
+fn feed(
+    brokers: &str,
+    topic: &str,
+    lines: &[String],
+    chunk: usize,
+    pause: Duration,
+) -> std::thread::JoinHandle<()> {
+    let (brokers, topic, lines) = (brokers.to_owned(), topic.to_owned(), lines.to_vec());
+    std::thread::spawn(move || {
+        for chunk in lines.chunks(chunk) {
+            produce(&brokers, &topic, chunk);
+            std::thread::sleep(pause);
+        }
+    })
+}
+
 /// One output record.
 struct OutputRecord {
     /// The part of its topic after `eventlogging_`.
@@ -529,17 +547,13 @@ fn kill_9_mid_stream_then_restart_loses_nothing() {
 
     // Lines keep arriving while the first instance runs, so that it dies mid-stream.
     let first = Daemon::start(&config, dir.path().join("k1.log"));
-    let feeder = {
-        let brokers = brokers.clone();
-        let raw = names.raw();
-        let lines = lines.clone();
-        std::thread::spawn(move || {
-            for chunk in lines.chunks(500) {
-                produce(&brokers, &raw, chunk);
-                std::thread::sleep(Duration::from_millis(150));
-            }
-        })
-    };
+    let feeder = feed(
+        &brokers,
+        &names.raw(),
+        &lines,
+        500,
+        Duration::from_millis(150),
+    );
     wait_until(
         "some offsets to be committed",
         Duration::from_secs(60),
@@ -610,17 +624,13 @@ fn exactly_once_kafka_to_kafka_through_kill_9_and_rebalances_repeats_nothing() {
     let config_a = write_exactly_once_config(dir.path(), &names, &brokers, "a");
     let config_b = write_exactly_once_config(dir.path(), &names, &brokers, "b");
 
-    let feeder = {
-        let brokers = brokers.clone();
-        let raw = names.raw();
-        let lines = lines.clone();
-        std::thread::spawn(move || {
-            for chunk in lines.chunks(250) {
-                produce(&brokers, &raw, chunk);
-                std::thread::sleep(Duration::from_millis(150));
-            }
-        })
-    };
+    let feeder = feed(
+        &brokers,
+        &names.raw(),
+        &lines,
+        250,
+        Duration::from_millis(150),
+    );
     let committed = || committed_and_end(&brokers, &names).0;
     let a = Daemon::start(&config_a, dir.path().join("a1.log"));
     wait_until("a first commit", Duration::from_secs(60), POLL, || {
@@ -910,20 +920,6 @@ fn records_carry_the_event_time_or_the_produce_time_as_their_timestamp() {
     }
 }
 
-/// The status page address (`host:port`) from the daemon's log.
-fn status_address(daemon: &mut Daemon) -> String {
-    const LINE: &str = "status page at http://";
-    daemon.wait_for_log(
-        "the status page address",
-        Duration::from_secs(30),
-        Duration::from_millis(50),
-        |log| {
-            let rest = &log[log.find(LINE)? + LINE.len()..];
-            Some(rest[..rest.find('/')?].to_owned())
-        },
-    )
-}
-
 /// Waits until `/ready` answers `status`.
 #[track_caller]
 fn wait_ready(address: &str, status: u16, what: &str) {
@@ -950,7 +946,7 @@ fn ready_only_while_the_brokers_answer_and_an_outage_of_every_broker_loses_nothi
     let config = write_config(dir.path(), &names, &brokers, "127.0.0.1:9", "");
     fs::write(&config, fs::read_to_string(&config).unwrap() + http).unwrap();
     let mut daemon = Daemon::start(&config, dir.path().join("unreachable.log"));
-    let address = status_address(&mut daemon);
+    let address = daemon.status_address();
     wait_until(
         "both clients' first statistics",
         Duration::from_secs(30),
@@ -983,7 +979,7 @@ fn ready_only_while_the_brokers_answer_and_an_outage_of_every_broker_loses_nothi
     fs::write(&config, fs::read_to_string(&config).unwrap() + http).unwrap();
     produce(&brokers, &names.raw(), &lines[..2000]);
     let mut daemon = Daemon::start(&config, dir.path().join("outage-real.log"));
-    let address = status_address(&mut daemon);
+    let address = daemon.status_address();
     wait_ready(&address, 200, "ready with the broker up");
     wait_until(
         "the first half to be committed",
@@ -1031,17 +1027,13 @@ fn kill_9_of_a_partition_leader_on_a_three_node_cluster_loses_nothing() {
     let (_, expected_ids) = expected(&lines, dir.path());
     let config = write_config(dir.path(), &names, &brokers, &brokers, "");
     let daemon = Daemon::start(&config, dir.path().join("leader.log"));
-    let feeder = {
-        let brokers = brokers.clone();
-        let raw = names.raw();
-        let lines = lines.clone();
-        std::thread::spawn(move || {
-            for chunk in lines.chunks(300) {
-                produce(&brokers, &raw, chunk);
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        })
-    };
+    let feeder = feed(
+        &brokers,
+        &names.raw(),
+        &lines,
+        300,
+        Duration::from_millis(100),
+    );
     wait_until(
         "some offsets to be committed",
         Duration::from_secs(60),

@@ -61,21 +61,6 @@ output:
     path
 }
 
-/// The status page address (`host:port`) from the daemon's log.
-fn address(daemon: &mut Daemon) -> String {
-    const LINE: &str = "status page at http://";
-    daemon.wait_for_log(
-        "the status page address",
-        Duration::from_secs(30),
-        Duration::from_millis(50),
-        |log| {
-            let rest = &log[log.find(LINE)? + LINE.len()..];
-            let end = rest.find('/').unwrap();
-            Some(rest[..end].to_owned())
-        },
-    )
-}
-
 /// Samples of one metric family: labels text -> value.
 fn samples(metrics: &str, name: &str) -> BTreeMap<String, f64> {
     metrics
@@ -126,7 +111,7 @@ fn metrics_and_status_add_up_to_the_processed_input() {
     generate(4000, 21, &input);
     let config = config(dir.path(), &input, true);
     let mut daemon = Daemon::start(&config, dir.path().join("log"));
-    let address = address(&mut daemon);
+    let address = daemon.status_address();
     let out = dir.path().join("out");
     wait_for_lines(&out, 4000);
     // The counters are updated right after the sink's flush; give the last batch a moment.

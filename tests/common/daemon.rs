@@ -114,6 +114,21 @@ impl Daemon {
         })
     }
 
+    /// The status page's address (`host:port`), from the daemon's log line "status page at
+    /// http://…/" (waits up to 30 s for it).
+    pub fn status_address(&mut self) -> String {
+        const LINE: &str = "status page at http://";
+        self.wait_for_log(
+            "the status page address",
+            Duration::from_secs(30),
+            Duration::from_millis(50),
+            |log| {
+                let rest = &log[log.find(LINE)? + LINE.len()..];
+                Some(rest[..rest.find('/')?].to_owned())
+            },
+        )
+    }
+
     /// SIGTERM, then waits up to `timeout` for the daemon to exit (panics with the log if it
     /// does not) and returns how it ended.
     #[track_caller]
