@@ -597,7 +597,8 @@ impl KafkaSink {
     }
 }
 
-fn kafka_error(context: &str, message: String) -> SinkError {
+/// A sink error of the Kafka sinks: `kafka: {context}: {message}`.
+pub(super) fn kafka_error(context: &str, message: String) -> SinkError {
     SinkError {
         context: format!("kafka: {context}"),
         error: std::io::Error::other(message),

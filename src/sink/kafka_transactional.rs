@@ -42,7 +42,9 @@ use crate::record::{ProcessedBatch, Tally};
 use crate::record_batch::RecordBatch;
 use crate::stats::Stats;
 
-use super::kafka::{FailedRecordRouter, KafkaSinkSettings, RefusedRecord, PRODUCE_REASON};
+use super::kafka::{
+    kafka_error, FailedRecordRouter, KafkaSinkSettings, RefusedRecord, PRODUCE_REASON,
+};
 use super::{Sink, SinkError};
 
 /// Transaction settings of a Kafka sink.
@@ -197,14 +199,14 @@ impl TransactionalKafkaSink {
         link: Option<Arc<TransactionLink>>,
     ) -> Result<Self, SinkError> {
         let Some(transactions) = settings.transactions.clone() else {
-            return Err(error(
+            return Err(kafka_error(
                 "configuring the producer",
                 "no transaction settings".into(),
             ));
         };
-        let config = settings
-            .client_config()
-            .map_err(|problems| error("configuring the producer", describe_problems(&problems)))?;
+        let config = settings.client_config().map_err(|problems| {
+            kafka_error("configuring the producer", describe_problems(&problems))
+        })?;
         stats.expect_kafka_client("sink");
         let context = TxnContext {
             failures: Mutex::new(Vec::new()),
@@ -213,17 +215,17 @@ impl TransactionalKafkaSink {
         };
         let producer: TxnProducer = config
             .create_with_context(context)
-            .map_err(|e| error("creating the producer", e.to_string()))?;
+            .map_err(|e| kafka_error("creating the producer", e.to_string()))?;
         let call_timeout = settings.flush_timeout.max(Duration::from_secs(10));
         producer.init_transactions(call_timeout).map_err(|e| {
-            error(
+            kafka_error(
                 "starting transactions",
                 format!("{e} (transactional.id {})", transactions.transactional_id),
             )
         })?;
         producer
             .begin_transaction()
-            .map_err(|e| error("beginning a transaction", e.to_string()))?;
+            .map_err(|e| kafka_error("beginning a transaction", e.to_string()))?;
         tracing::info!(
             brokers = %settings.brokers,
             transactional_id = %transactions.transactional_id,
@@ -251,7 +253,7 @@ impl TransactionalKafkaSink {
 
     fn check(&self) -> Result<(), SinkError> {
         match &self.failed {
-            Some(message) => Err(error("producing", message.clone())),
+            Some(message) => Err(kafka_error("producing", message.clone())),
             None => Ok(()),
         }
     }
@@ -265,7 +267,7 @@ impl TransactionalKafkaSink {
             .inc();
         self.stop.store(true, Ordering::Relaxed);
         self.failed = Some(message.clone());
-        error("producing", message)
+        kafka_error("producing", message)
     }
 
     /// Produces every record of the open transaction's batch `index`; records the producer
@@ -392,7 +394,7 @@ impl TransactionalKafkaSink {
         let mut list = TopicPartitionList::new();
         for ((topic, partition), end) in ends {
             list.add_partition_offset(topic, partition, Offset::Offset(end))
-                .map_err(|e| error("listing offsets", e.to_string()))?;
+                .map_err(|e| kafka_error("listing offsets", e.to_string()))?;
         }
         Ok(list)
     }
@@ -568,13 +570,6 @@ impl TransactionalKafkaSink {
             self.commit(None)?;
         }
         Ok(())
-    }
-}
-
-fn error(context: &str, message: String) -> SinkError {
-    SinkError {
-        context: format!("kafka: {context}"),
-        error: std::io::Error::other(message),
     }
 }
 
