@@ -22,11 +22,12 @@ cd "$repo"
 work="$(mktemp -d "${TMPDIR:-/tmp}/bench-kafka.XXXXXX")"
 # shellcheck source=scripts/mock-kafka.sh
 . "$repo/scripts/mock-kafka.sh"
+# shellcheck source=scripts/apache-kafka.sh
+. "$repo/scripts/apache-kafka.sh"
 broker="${BROKER:-kafka}"
-kafka_dir=""
 stop_broker() {
     stop_mock_cluster
-    if [ -n "$kafka_dir" ]; then "$repo/scripts/kafka.sh" stop --dir "$kafka_dir" || true; fi
+    stop_apache_kafka
 }
 trap 'stop_broker; rm -rf "$work"' EXIT
 
@@ -41,13 +42,10 @@ cargo bench --quiet --bench bare_consumer --no-run 2>/dev/null
 case "$broker" in
     mock) start_mock_cluster eventlogging-client-side:48 ;;
     kafka)
-        kafka="$("$repo/scripts/kafka.sh" start --owner-pid $$)"
-        brokers="$(sed -n 's/^bootstrap.servers=//p' <<<"$kafka")"
-        kafka_dir="$(sed -n 's/^dir=//p' <<<"$kafka")"
+        # A broker of its own: its CPU is measured per step.
+        BEACON_TEST_KAFKA="" use_apache_kafka
         broker_pid="$(cat "$kafka_dir/node-1/pid")"
-        java -cp "$("$repo/scripts/kafka.sh" classpath)" -Dlog4j2.level=warn \
-            org.apache.kafka.tools.TopicCommand --bootstrap-server "$brokers" --create \
-            --topic eventlogging-client-side --partitions 48 >/dev/null 2>&1 ;;
+        create_topic eventlogging-client-side 48 ;;
     *) echo "BROKER must be kafka or mock" >&2; exit 2 ;;
 esac
 echo "$broker broker at $brokers; $lines lines" >&2

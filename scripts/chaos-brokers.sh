@@ -22,11 +22,12 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 work="$(mktemp -d "${TMPDIR:-/tmp}/chaos-brokers.XXXXXX")"
 pids=()
-kafka_dir=""
+# shellcheck source=scripts/apache-kafka.sh
+. "$repo/scripts/apache-kafka.sh"
 cleanup() {
     for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    [ -z "$kafka_dir" ] || scripts/kafka.sh stop --dir "$kafka_dir" || true
+    stop_apache_kafka
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -36,17 +37,11 @@ log() { echo "[chaos-brokers $(( $(date +%s) - started ))s] $*" >&2; }
 cargo build --release --quiet
 cargo bench --quiet --bench chaos_check --no-run 2>/dev/null
 bin="${CARGO_TARGET_DIR:-$repo/target}/release/beacon-processor"
-classpath="$(scripts/kafka.sh classpath)"
-out="$(scripts/kafka.sh start --nodes 3 --owner-pid $$)"
-brokers="$(sed -n 's/^bootstrap.servers=//p' <<<"$out")"
-kafka_dir="$(sed -n 's/^dir=//p' <<<"$out")"
+use_apache_kafka 3
 log "3-node Apache Kafka at $brokers"
-kafka_tool() { java -cp "$classpath" -Dlog4j2.level=warn "$@" 2>>"$work/tools.log"; }
-kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$brokers" --create \
-    --topic chaos.raw --partitions 12 >/dev/null
+create_topic chaos.raw 12
 for t in NavigationTiming SearchSatisfaction Echo EditAttemptStep Generic EventError; do
-    kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$brokers" --create \
-        --topic "chaos.eventlogging_$t" --partitions 6 >/dev/null
+    create_topic "chaos.eventlogging_$t" 6
 done
 
 "$bin" generate -n "$lines" --seed "$seed" -o "$work/beacons.log"

@@ -30,11 +30,12 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 work="$(mktemp -d "${TMPDIR:-/tmp}/chaos-group.XXXXXX")"
 pids=()
-kafka_dir=""
+# shellcheck source=scripts/apache-kafka.sh
+. "$repo/scripts/apache-kafka.sh"
 cleanup() {
     for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    [ -z "$kafka_dir" ] || scripts/kafka.sh stop --dir "$kafka_dir" || true
+    stop_apache_kafka
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -47,19 +48,8 @@ log() { echo "[chaos-group $(( $(date +%s) - started ))s] $*" >&2; }
 cargo build --release --quiet
 cargo bench --quiet --bench chaos_check --no-run 2>/dev/null
 bin="${CARGO_TARGET_DIR:-$repo/target}/release/beacon-processor"
-classpath="$(scripts/kafka.sh classpath)"
-
-if [ -n "${BEACON_TEST_KAFKA:-}" ]; then
-    brokers="$BEACON_TEST_KAFKA"
-else
-    out="$(scripts/kafka.sh start --owner-pid $$)"
-    brokers="$(sed -n 's/^bootstrap.servers=//p' <<<"$out")"
-    kafka_dir="$(sed -n 's/^dir=//p' <<<"$out")"
-fi
+use_apache_kafka
 log "Apache Kafka at $brokers"
-kafka_tool() { # CLASS ARGS...
-    java -cp "$classpath" -Dlog4j2.level=warn "$@" 2>>"$work/tools.log"
-}
 
 log "generating $lines lines and the expected output (clean run to a directory)"
 "$bin" generate -n "$lines" --seed "$seed" -o "$work/beacons.log"
@@ -103,14 +93,10 @@ run_phase() { # PHASE EVENTS KIND(graceful|kill)
     [ "$rate" -ge 10 ] || rate=10
     rm -f "$work"/chunk.*
     split -l "$(( rate / 10 ))" -d -a 7 "$work/beacons.log" "$work/chunk."
-    # (set -e does not apply inside a function called from `||`: every failure exits here.)
-    kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$brokers" --create \
-        --topic "chaos-$run-$phase.raw" --partitions 12 >/dev/null \
-        || { echo "cannot create chaos-$run-$phase.raw (log: $work/tools.log)" >&2; exit 1; }
+    # (set -e does not apply inside a function called from `||`: create_topic exits itself.)
+    create_topic "chaos-$run-$phase.raw" 12
     for t in NavigationTiming SearchSatisfaction Echo EditAttemptStep Generic EventError; do
-        kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$brokers" --create \
-            --topic "chaos-$run-$phase.eventlogging_$t" --partitions 6 >/dev/null \
-            || { echo "cannot create chaos-$run-$phase.eventlogging_$t" >&2; exit 1; }
+        create_topic "chaos-$run-$phase.eventlogging_$t" 6
     done
     cat >"$work/$phase.yaml" <<YAML
 input:

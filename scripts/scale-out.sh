@@ -19,26 +19,19 @@ max="${2:-3}"
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 work="$(mktemp -d "${TMPDIR:-/tmp}/scale-out.XXXXXX")"
-kafka_dir=""
+# shellcheck source=scripts/apache-kafka.sh
+. "$repo/scripts/apache-kafka.sh"
 cleanup() {
-    [ -z "$kafka_dir" ] || scripts/kafka.sh stop --dir "$kafka_dir" || true
+    stop_apache_kafka
     rm -rf "$work"
 }
 trap cleanup EXIT
 
 cargo build --release --quiet
 bin="${CARGO_TARGET_DIR:-$repo/target}/release/beacon-processor"
-classpath="$(scripts/kafka.sh classpath)"
-if [ -n "${BEACON_TEST_KAFKA:-}" ]; then
-    brokers="$BEACON_TEST_KAFKA"
-else
-    out="$(scripts/kafka.sh start --owner-pid $$)"
-    brokers="$(sed -n 's/^bootstrap.servers=//p' <<<"$out")"
-    kafka_dir="$(sed -n 's/^dir=//p' <<<"$out")"
-fi
+use_apache_kafka
 raw="scale-$$.raw"
-java -cp "$classpath" -Dlog4j2.level=warn org.apache.kafka.tools.TopicCommand \
-    --bootstrap-server "$brokers" --create --topic "$raw" --partitions 12 >/dev/null 2>&1
+create_topic "$raw" 12
 echo "Apache Kafka at $brokers; filling $raw (12 partitions) with $lines lines" >&2
 "$bin" generate -n "$lines" --seed 7 --kafka "$brokers" --topic "$raw" 2>/dev/null
 
