@@ -103,7 +103,7 @@ fn measure(file: &Path, data_dir: &Path, size: u64) -> Measurement {
         }
         lines
     });
-    let mut tailer = Tailer::open(settings).unwrap_or_else(|e| panic!("tailer: {e}"));
+    let mut tailer = Tailer::open(settings, None).unwrap_or_else(|e| panic!("tailer: {e}"));
     let started = Instant::now();
     let mut bytes = 0u64;
     while bytes < size {

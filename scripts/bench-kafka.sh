@@ -5,7 +5,10 @@
 #   3. files -> Kafka through beacon-processor;
 #   4. Kafka -> Kafka through beacon-processor (raw topic with 48 partitions, consumer group);
 #   5. the same with `delivery: exactly_once` (transactions; Apache Kafka only);
-#   6. a bare rdkafka consumer reading the raw topic (benches/bare_consumer.rs).
+#   6. a bare rdkafka consumer reading the raw topic (benches/bare_consumer.rs);
+#   7. followed files -> Kafka (`run` tailing the raw file until its checkpoint covers it), at
+#      least once and with `delivery: exactly_once` (checkpoints in the transactions; Apache
+#      Kafka only). Rates from start to the checkpoint covering the file, start-up included.
 # Prints records/s of each and the ratios to the bare producer. Figures are for comparison
 # within one run only: the machine is shared and the broker runs on the same cores.
 #
@@ -105,17 +108,69 @@ consumer_rate=$(echo "$consumer_line" | sed -n 's/.* s: \([0-9]*\) records\/s.*/
 consumer_cpu=$(echo "$consumer_line" | sed -n 's/.*, \([0-9.]*\) us CPU\/record.*/\1/p')
 t6=$(broker_ticks)
 
+follow_rate=""
+follow_eos_rate=""
+if [ "$broker" = kafka ]; then
+    # follow NAME [DELIVERY]: lines/s of `run` following a copy of the raw file into Kafka, from
+    # its start until its checkpoint covers the file; its CPU in $work/NAME.time.
+    follow() {
+        mkdir -p "$work/$1.in"
+        cp "$work/raw.log" "$work/$1.in/raw.log"
+        local size
+        size=$(stat -c %s "$work/$1.in/raw.log")
+        cat >"$work/$1.yaml" <<YAML
+delivery: ${2:-at_least_once}
+input:
+  type: files
+  include: ["$work/$1.in/*.log"]
+  data_dir: "$work/$1.data"
+  checkpoint_interval_ms: 100
+output:
+  type: kafka
+  brokers: "$brokers"
+  checkpoint_topic: bench-checkpoints
+http:
+  listen: null
+logging:
+  level: warn
+YAML
+        local start end timer
+        start=$(date +%s.%N)
+        /usr/bin/time -f '%U %S %M' -o "$work/$1.time" "$bin" run --config "$work/$1.yaml" 2>"$work/$1.log" &
+        timer=$!
+        until python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if sum(f["offset"] for f in d["files"]) >= int(sys.argv[2]) else 1)' \
+            "$work/$1.data/checkpoints.json" "$size" 2>/dev/null; do
+            kill -0 "$timer" 2>/dev/null || { echo "$1: run stopped early:" >&2; tail -5 "$work/$1.log" >&2; exit 1; }
+            sleep 0.05
+        done
+        end=$(date +%s.%N)
+        pkill -TERM -P "$timer"
+        wait "$timer"
+        awk -v a="$start" -v b="$end" -v n="$lines" 'BEGIN { printf "%d", n / (b - a) }'
+    }
+    echo "== 7. followed files -> Kafka, at least once and exactly once" >&2
+    t6a=$(broker_ticks)
+    follow_rate=$(follow follow)
+    t6b=$(broker_ticks)
+    follow_eos_rate=$(follow follow-eos exactly_once)
+    t6c=$(broker_ticks)
+fi
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 usage() { awk -v n="$lines" '{ printf "%11.2f %10.0f", ($1 + $2) * 1e6 / n, $3 / 1024 }' "$1"; }
-printf '\n%-34s %12s %10s %11s %10s %12s\n' "path" "records/s" "vs bare" "CPU us/line" "peak MB" "broker us/line"
-printf '%-34s %12s %10s %11s %10s %12s\n' "bare rdkafka producer" "$bare_rate" "1.00" "$bare_cpu" "" "$(broker_us "$t1" "$t2")"
-printf '%-34s %12s %10s %s %12s\n' "files -> directory (processor)" "$dir_rate" "$(ratio "$dir_rate" "$bare_rate")" "$(usage "$work/dir.time")" "$(broker_us "$t0" "$t1")"
-printf '%-34s %12s %10s %s %12s\n' "files -> Kafka (processor)" "$f2k_rate" "$(ratio "$f2k_rate" "$bare_rate")" "$(usage "$work/f2k.time")" "$(broker_us "$t2" "$t3")"
-printf '%-34s %12s %10s %s %12s\n' "Kafka -> Kafka (processor)" "$k2k_rate" "$(ratio "$k2k_rate" "$bare_rate")" "$(usage "$work/k2k.time")" "$(broker_us "$t3" "$t4")"
+printf '\n%-38s %12s %10s %11s %10s %12s\n' "path" "records/s" "vs bare" "CPU us/line" "peak MB" "broker us/line"
+printf '%-38s %12s %10s %11s %10s %12s\n' "bare rdkafka producer" "$bare_rate" "1.00" "$bare_cpu" "" "$(broker_us "$t1" "$t2")"
+printf '%-38s %12s %10s %s %12s\n' "files -> directory (processor)" "$dir_rate" "$(ratio "$dir_rate" "$bare_rate")" "$(usage "$work/dir.time")" "$(broker_us "$t0" "$t1")"
+printf '%-38s %12s %10s %s %12s\n' "files -> Kafka (processor)" "$f2k_rate" "$(ratio "$f2k_rate" "$bare_rate")" "$(usage "$work/f2k.time")" "$(broker_us "$t2" "$t3")"
+printf '%-38s %12s %10s %s %12s\n' "Kafka -> Kafka (processor)" "$k2k_rate" "$(ratio "$k2k_rate" "$bare_rate")" "$(usage "$work/k2k.time")" "$(broker_us "$t3" "$t4")"
 if [ -n "$eos_rate" ]; then
-    printf '%-34s %12s %10s %s %12s\n' "Kafka -> Kafka exactly once" "$eos_rate" "$(ratio "$eos_rate" "$bare_rate")" "$(usage "$work/eos.time")" "$(broker_us "$t4" "$t5")"
+    printf '%-38s %12s %10s %s %12s\n' "Kafka -> Kafka exactly once" "$eos_rate" "$(ratio "$eos_rate" "$bare_rate")" "$(usage "$work/eos.time")" "$(broker_us "$t4" "$t5")"
 fi
-printf '%-34s %12s %10s %11s %10s %12s\n' "bare rdkafka consumer (raw topic)" "$consumer_rate" "$(ratio "$consumer_rate" "$bare_rate")" "$consumer_cpu" "" "$(broker_us "$t5" "$t6")"
+printf '%-38s %12s %10s %11s %10s %12s\n' "bare rdkafka consumer (raw topic)" "$consumer_rate" "$(ratio "$consumer_rate" "$bare_rate")" "$consumer_cpu" "" "$(broker_us "$t5" "$t6")"
+if [ -n "$follow_rate" ]; then
+    printf '%-38s %12s %10s %s %12s\n' "followed files -> Kafka" "$follow_rate" "$(ratio "$follow_rate" "$bare_rate")" "$(usage "$work/follow.time")" "$(broker_us "$t6a" "$t6b")"
+    printf '%-38s %12s %10s %s %12s\n' "followed files -> Kafka exactly once" "$follow_eos_rate" "$(ratio "$follow_eos_rate" "$bare_rate")" "$(usage "$work/follow-eos.time")" "$(broker_us "$t6b" "$t6c")"
+fi
 echo "(records/s from the processor's own count, i.e. from its first line; the broker is a separate process on the same cores."
 echo " CPU us/line: the processor's whole run, start-up included, or the bare producer's timed part; broker us/line: the"
 echo " $broker broker's CPU during the step. The Kafka -> Kafka broker figure includes serving the raw topic to the consumer.)"

@@ -50,6 +50,7 @@ pub struct BatchAck {
     /// Order of the batch among everything its source sent (see [`BatchAck::sequence`]).
     sequence: u64,
     origin: Option<Arc<InputPartition>>,
+    checkpoint: Option<Arc<[u8]>>,
 }
 
 impl BatchAck {
@@ -61,6 +62,7 @@ impl BatchAck {
             read_at: Instant::now(),
             sequence: 0,
             origin: None,
+            checkpoint: None,
         }
     }
 
@@ -85,6 +87,18 @@ impl BatchAck {
     /// Sets [`BatchAck::origin`].
     pub fn set_origin(&mut self, origin: Arc<InputPartition>) {
         self.origin = Some(origin);
+    }
+
+    /// The source's whole resume state (its encoded checkpoint) as it is once this batch and
+    /// every batch sent before it are delivered: set by a file source whose checkpoints a
+    /// transactional sink commits together with the records (exactly-once file input).
+    pub fn checkpoint(&self) -> Option<&Arc<[u8]>> {
+        self.checkpoint.as_ref()
+    }
+
+    /// Sets [`BatchAck::checkpoint`].
+    pub fn set_checkpoint(&mut self, checkpoint: Arc<[u8]>) {
+        self.checkpoint = Some(checkpoint);
     }
 
     /// When the batch was cut from the input (for the processing latency).

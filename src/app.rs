@@ -325,8 +325,9 @@ fn user_agent_parser(
     }
 }
 
-/// `delivery: exactly_once`: Kafka in and out on one cluster, the source's offsets committed by
-/// the sink's transactions.
+/// `delivery: exactly_once`: Kafka output in transactions, committing with the records either
+/// the Kafka source's offsets (input and output on one cluster) or the tailed files' checkpoints
+/// (in the output cluster's checkpoint topic).
 fn apply_delivery(
     file: &crate::config::ConfigFile,
     input: Option<SourceSpec>,
@@ -343,31 +344,70 @@ fn apply_delivery(
         ));
         return (input, output);
     };
-    let InputConfig::Kafka(inp) = &file.input else {
-        problems.push(ConfigProblem::new(
-            "delivery",
-            "exactly_once needs `input.type: kafka` (the raw topic): the input offsets are \
-             committed in the same transaction as the records",
-        ));
-        return (input, output);
-    };
-    let servers = |list: &str| -> std::collections::BTreeSet<String> {
-        list.split(',')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect()
-    };
-    if servers(&inp.brokers).is_disjoint(&servers(&out.brokers)) {
-        problems.push(ConfigProblem::new(
-            "output.brokers",
+    let default_id = match (&file.input, &input) {
+        (InputConfig::Kafka(inp), _) => {
+            let servers = |list: &str| -> std::collections::BTreeSet<String> {
+                list.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            };
+            if servers(&inp.brokers).is_disjoint(&servers(&out.brokers)) {
+                problems.push(ConfigProblem::new(
+                    "output.brokers",
+                    format!(
+                        "with delivery: exactly_once the output must be the input's cluster (no \
+                         bootstrap server in common with input.brokers {:?}): one transaction \
+                         commits the records and the input offsets",
+                        inp.brokers
+                    ),
+                ));
+            }
             format!(
-                "with delivery: exactly_once the output must be the input's cluster (no \
-                 bootstrap server in common with input.brokers {:?}): one transaction commits \
-                 the records and the input offsets",
-                inp.brokers
-            ),
-        ));
-    }
+                "beacon-processor-{}-{}-{}",
+                inp.group_id,
+                gethostname::gethostname().to_string_lossy(),
+                std::process::id()
+            )
+        }
+        (InputConfig::Files(_), Some(SourceSpec::FilesTail(tail))) => {
+            if out.checkpoint_topic.trim().is_empty()
+                || check_topic_name(&out.checkpoint_topic).is_err()
+            {
+                problems.push(ConfigProblem::new(
+                    "output.checkpoint_topic",
+                    format!(
+                        "expected a Kafka topic name, found {:?}",
+                        out.checkpoint_topic
+                    ),
+                ));
+            }
+            // Stable across restarts (the next start fences the previous one's open
+            // transaction at once) and unique among running instances (one tailer per data
+            // directory).
+            format!(
+                "beacon-processor-files-{}-{}",
+                gethostname::gethostname().to_string_lossy(),
+                tail.data_dir.display()
+            )
+        }
+        (InputConfig::Files(_), _) => {
+            problems.push(ConfigProblem::new(
+                "delivery",
+                "exactly_once with file input needs the files followed by `run` \
+                 (`input.follow: true`): its checkpoints are committed with the records",
+            ));
+            return (input, output);
+        }
+        (InputConfig::Stdin, _) => {
+            problems.push(ConfigProblem::new(
+                "delivery",
+                "exactly_once needs `input.type: kafka` or followed `files`: standard input \
+                 cannot be read again from a committed position",
+            ));
+            return (input, output);
+        }
+    };
     if out.transaction_interval_ms == 0 {
         problems.push(ConfigProblem::new(
             "output.transaction_interval_ms",
@@ -383,14 +423,8 @@ fn apply_delivery(
             ),
         ));
     }
-    let transactional_id = out.transactional_id.clone().unwrap_or_else(|| {
-        format!(
-            "beacon-processor-{}-{}-{}",
-            inp.group_id,
-            gethostname::gethostname().to_string_lossy(),
-            std::process::id()
-        )
-    });
+    let transactional_id = out.transactional_id.clone().unwrap_or(default_id);
+    let files = matches!(input, Some(SourceSpec::FilesTail(_)));
     let input = input.map(|spec| match spec {
         SourceSpec::Kafka(mut settings) => {
             settings.offsets_in_transactions = true;
@@ -404,6 +438,7 @@ fn apply_delivery(
                 transactional_id,
                 interval: Duration::from_millis(out.transaction_interval_ms),
                 timeout: Duration::from_millis(out.transaction_timeout_ms),
+                checkpoint_topic: files.then(|| out.checkpoint_topic.clone()),
             });
             SinkSpec::Kafka(settings)
         }

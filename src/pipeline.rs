@@ -101,10 +101,19 @@ pub fn run(
 ) -> Result<RunReport, PipelineError> {
     let kinds = (source.name(), sink_kind(sink));
     let router: Arc<dyn FailedRecordRouter> = Arc::clone(&processor) as _;
-    // Exactly-once: the transactional sink commits the Kafka source's offsets.
+    // Exactly-once: the transactional sink commits the Kafka source's offsets, or the file
+    // source's checkpoints.
     let transactions = match (source, sink) {
         (SourceSpec::Kafka(input), SinkSpec::Kafka(output))
             if input.offsets_in_transactions && output.transactions.is_some() =>
+        {
+            Some(Arc::new(TransactionLink::default()))
+        }
+        (SourceSpec::FilesTail(_), SinkSpec::Kafka(output))
+            if output
+                .transactions
+                .as_ref()
+                .is_some_and(|t| t.checkpoint_topic.is_some()) =>
         {
             Some(Arc::new(TransactionLink::default()))
         }

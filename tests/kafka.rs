@@ -693,6 +693,112 @@ fn exactly_once_kafka_to_kafka_through_kill_9_and_rebalances_repeats_nothing() {
     assert!(uncommitted.len() >= outputs.len());
 }
 
+/// Records a `read_committed` reader of the output topics of `names` sees.
+fn committed_outputs(brokers: &str, names: &Names) -> usize {
+    consume_outputs(brokers, names).len()
+}
+
+#[test]
+fn exactly_once_files_to_kafka_through_kill_9_repeats_nothing() {
+    let brokers = shared_brokers();
+    let names = Names::new("exactly-once-files");
+    create_topics(&brokers, &names.topics(1)[1..]);
+    let dir = tempfile::tempdir().unwrap();
+    let lines = generate(8000, 23);
+    let (expected_topics, expected_ids) = expected(&lines, dir.path());
+    let input = dir.path().join("in");
+    fs::create_dir(&input).unwrap();
+    let config = dir.path().join("files-eos.yaml");
+    fs::write(
+        &config,
+        format!(
+            r#"
+delivery: exactly_once
+input:
+  type: files
+  include: ["{input}/*.log"]
+  follow: true
+  data_dir: "{data}"
+  poll_interval_ms: 50
+output:
+  type: kafka
+  brokers: "{brokers}"
+  linger_ms: 5
+  message_key: uuid
+  checkpoint_topic: "{ns}.checkpoints"
+{routing}{schemas}pipeline:
+  workers: 2
+  batch_lines: 100
+logging:
+  level: info
+"#,
+            input = input.display(),
+            data = dir.path().join("data").display(),
+            ns = names.ns,
+            routing = names.routing_yaml(),
+            schemas = common::repo_schemas_yaml(),
+        ),
+    )
+    .unwrap();
+
+    // Two files grow while instances are killed and restarted.
+    let feeder = {
+        let (input, lines) = (input.clone(), lines.clone());
+        std::thread::spawn(move || {
+            for (index, chunk) in lines.chunks(200).enumerate() {
+                let file = input.join(if index % 2 == 0 { "a.log" } else { "b.log" });
+                common::append(&file, &(chunk.join("\n") + "\n"));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let mut daemon = Daemon::start(&config, dir.path().join("f1.log"));
+    for round in 2..=4 {
+        let before = committed_outputs(&brokers, &names);
+        wait_until(
+            "more records committed",
+            Duration::from_secs(60),
+            Duration::from_millis(500),
+            || committed_outputs(&brokers, &names) > before,
+        );
+        daemon.kill_9();
+        daemon = Daemon::start(&config, dir.path().join(format!("f{round}.log")));
+    }
+    feeder.join().unwrap();
+    wait_until(
+        "every line to be committed",
+        Duration::from_secs(120),
+        Duration::from_millis(500),
+        || committed_outputs(&brokers, &names) >= lines.len(),
+    );
+    let stopped = daemon.terminate(STOP);
+    assert!(stopped.status.success(), "{}", stopped.log);
+    let outputs = consume_outputs(&brokers, &names);
+    let mut topics: BTreeMap<String, u64> = BTreeMap::new();
+    for record in &outputs {
+        *topics.entry(record.schema.clone()).or_default() += 1;
+    }
+    assert_eq!(
+        coverage(&expected_ids, &outputs),
+        0,
+        "a read_committed reader saw duplicates"
+    );
+    assert_eq!(topics, expected_topics);
+    assert!(
+        stopped
+            .log
+            .contains("resuming from the checkpoint committed in Kafka"),
+        "{}",
+        stopped.log
+    );
+    let uncommitted = consume_outputs_as(&brokers, &names, "read_uncommitted");
+    eprintln!(
+        "exactly-once files: {} records read committed, {} read uncommitted (aborted transactions)",
+        outputs.len(),
+        uncommitted.len()
+    );
+}
+
 #[test]
 fn exactly_once_needs_kafka_in_and_out_on_one_cluster() {
     let dir = tempfile::tempdir().unwrap();
@@ -707,10 +813,10 @@ fn exactly_once_needs_kafka_in_and_out_on_one_cluster() {
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
     let stderr = check(
-        "delivery: exactly_once\ninput:\n  type: files\n  include: [\"/tmp/*.log\"]\noutput:\n  type: kafka\n  brokers: 127.0.0.1:9\n",
+        "delivery: exactly_once\ninput:\n  type: files\n  include: [\"/tmp/*.log\"]\n  follow: false\noutput:\n  type: kafka\n  brokers: 127.0.0.1:9\n",
     );
     assert!(stderr.contains("key `delivery`"), "{stderr}");
-    assert!(stderr.contains("input.type: kafka"), "{stderr}");
+    assert!(stderr.contains("input.follow: true"), "{stderr}");
     let stderr = check(
         "delivery: exactly_once\ninput:\n  type: kafka\n  brokers: 127.0.0.1:9\noutput:\n  type: kafka\n  brokers: 127.0.0.2:9\n  transaction_interval_ms: 100\n  transaction_timeout_ms: 150\n",
     );

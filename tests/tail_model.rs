@@ -98,7 +98,7 @@ impl Run {
             sender,
             Arc::new(AtomicBool::new(false)),
         );
-        let tailer = Tailer::open(settings.clone()).expect("tailer opens");
+        let tailer = Tailer::open(settings.clone(), None).expect("tailer opens");
         Run {
             tailer,
             ctx,

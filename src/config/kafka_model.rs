@@ -132,6 +132,10 @@ pub struct KafkaOutputConfig {
     /// transaction of a vanished instance (readers of its partitions wait that long).
     #[serde(default = "default_transaction_timeout_ms")]
     pub transaction_timeout_ms: u64,
+    /// `delivery: exactly_once` with file input: the compacted topic the file checkpoints are
+    /// committed to, in the records' transactions.
+    #[serde(default = "default_checkpoint_topic")]
+    pub checkpoint_topic: String,
     /// Any librdkafka producer property.
     #[serde(default)]
     pub options: BTreeMap<String, OptionValue>,
@@ -155,11 +159,15 @@ impl KafkaOutputConfig {
             transactional_id: None,
             transaction_interval_ms: default_transaction_interval_ms(),
             transaction_timeout_ms: default_transaction_timeout_ms(),
+            checkpoint_topic: default_checkpoint_topic(),
             options: BTreeMap::new(),
         }
     }
 }
 
+fn default_checkpoint_topic() -> String {
+    crate::kafka::DEFAULT_CHECKPOINT_TOPIC.to_owned()
+}
 fn default_transaction_interval_ms() -> u64 {
     100
 }

@@ -1,8 +1,12 @@
-//! What the Kafka source and a transactional Kafka sink share in exactly-once delivery: the
-//! consumer group's current metadata, which the sink passes with the input offsets into each
-//! transaction (`send_offsets_to_transaction`), so that the broker refuses the offsets of an
-//! instance that is no longer the group member it was (a zombie); and a way for the source to
-//! forbid any further commit when it gave partitions up without their offsets committed.
+//! What a source and a transactional Kafka sink share in exactly-once delivery.
+//!
+//! - Kafka source: the consumer group's current metadata, which the sink passes with the input
+//!   offsets into each transaction (`send_offsets_to_transaction`), so that the broker refuses
+//!   the offsets of an instance that is no longer the group member it was (a zombie); and a way
+//!   for the source to forbid any further commit when it gave partitions up without their
+//!   offsets committed.
+//! - File source: the checkpoint the sink read back from its checkpoint topic at start (the last
+//!   one committed with records), from which the tailer resumes.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -18,6 +22,7 @@ pub struct TransactionLink {
 struct LinkState {
     group: Option<ConsumerGroupMetadata>,
     abandoned: Option<String>,
+    committed_checkpoint: Option<Vec<u8>>,
 }
 
 impl TransactionLink {
@@ -43,6 +48,16 @@ impl TransactionLink {
             Some(group) => Ok(commit(group)),
             None => Err("the consumer has not joined its group yet".to_owned()),
         }
+    }
+
+    /// Records the file checkpoint last committed in the checkpoint topic (sink, at start).
+    pub fn set_committed_checkpoint(&self, checkpoint: Option<Vec<u8>>) {
+        self.lock().committed_checkpoint = checkpoint;
+    }
+
+    /// The file checkpoint last committed in the checkpoint topic, if any (source, at start).
+    pub fn committed_checkpoint(&self) -> Option<Vec<u8>> {
+        self.lock().committed_checkpoint.clone()
     }
 
     /// Forbids every further offset commit, saying why.

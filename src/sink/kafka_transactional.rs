@@ -9,6 +9,11 @@
 //! the whole transaction (records and offsets) or none of it: the next owner of a partition
 //! starts after the last committed batch and no `read_committed` reader sees a line twice.
 //!
+//! File input (`delivery: exactly_once` with a tailed `files` input) works the same way with
+//! the tailer's checkpoint in place of the input offsets: every batch carries the checkpoint its
+//! delivery makes true, and the last one of a transaction is produced into it, to the compacted
+//! checkpoint topic (`crate::kafka::checkpoint_topic`), from which the tailer resumes.
+//!
 //! Batches reach this sink in the order their source sent them (the pipeline restores it), so
 //! the batches of a transaction always continue each partition's committed offset without a
 //! gap. What a failure does:
@@ -57,11 +62,17 @@ pub struct TransactionSettings {
     /// `transaction.timeout.ms`: how long the broker keeps a transaction of a vanished producer
     /// open (`read_committed` readers of its partitions wait that long).
     pub timeout: Duration,
+    /// File input: the compacted topic the tailer's checkpoint is committed to with the records
+    /// (keyed by the `transactional.id`), and read back from at start.
+    pub checkpoint_topic: Option<String>,
 }
 
 /// Bits of a delivery tag: attempt (16) | batch index (24) | record index (24).
 const INDEX_BITS: u32 = 24;
 const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
+/// The batch index in the delivery tag of a transaction's checkpoint record (file input); no
+/// batch has it, as a transaction is committed before it holds that many.
+const CHECKPOINT_BATCH: usize = INDEX_MASK;
 
 fn tag(attempt: u16, batch: usize, record: usize) -> usize {
     (usize::from(attempt) << (2 * INDEX_BITS))
@@ -185,6 +196,8 @@ pub struct TransactionalKafkaSink {
     /// When the first batch of the open transaction was produced.
     opened_at: Option<Instant>,
     attempt: u16,
+    /// The attempt in which the open transaction's checkpoint record was produced.
+    checkpoint_produced: Option<u16>,
     failed: Option<String>,
 }
 
@@ -223,6 +236,30 @@ impl TransactionalKafkaSink {
                 format!("{e} (transactional.id {})", transactions.transactional_id),
             )
         })?;
+        if let Some(topic) = &transactions.checkpoint_topic {
+            // After init_transactions: an earlier instance's open transaction is aborted, so
+            // what is read is the last checkpoint committed with records.
+            let Some(link) = &link else {
+                return Err(kafka_error(
+                    "reading the checkpoint",
+                    "no source to give it to".into(),
+                ));
+            };
+            let reader = crate::kafka::connection_config(&settings.brokers, &settings.options);
+            crate::kafka::ensure_topic(&reader, topic, call_timeout)
+                .map_err(|e| kafka_error("preparing the checkpoint topic", e))?;
+            let wait = transactions.timeout * 2 + Duration::from_secs(30);
+            let committed =
+                crate::kafka::read_last(&reader, topic, &transactions.transactional_id, wait)
+                    .map_err(|e| kafka_error("reading the checkpoint", e))?;
+            tracing::info!(
+                topic = %topic,
+                key = %transactions.transactional_id,
+                found = committed.is_some(),
+                "read the file checkpoint committed with the records"
+            );
+            link.set_committed_checkpoint(committed);
+        }
         producer
             .begin_transaction()
             .map_err(|e| kafka_error("beginning a transaction", e.to_string()))?;
@@ -247,6 +284,7 @@ impl TransactionalKafkaSink {
             batches: Vec::new(),
             opened_at: None,
             attempt: 0,
+            checkpoint_produced: None,
             failed: None,
         })
     }
@@ -413,6 +451,17 @@ impl TransactionalKafkaSink {
         );
         for failure in &failures {
             let (_, index, record) = untag(failure.tag);
+            if index == CHECKPOINT_BATCH
+                && matches!(
+                    failure.kind,
+                    ProduceFailure::Permanent | ProduceFailure::InvalidTimestamp
+                )
+            {
+                return Err(self.fail(format!(
+                    "the file checkpoint could not be committed: {}",
+                    failure.reason
+                )));
+            }
             match failure.kind {
                 ProduceFailure::Permanent => {
                     self.replace_by_error_event(index, record, &failure.reason)?
@@ -486,6 +535,7 @@ impl TransactionalKafkaSink {
             if let Some(why) = self.link.as_ref().and_then(|l| l.abandoned()) {
                 return Err(self.fail(why));
             }
+            self.produce_checkpoint()?;
             let flushed = self.producer.flush(self.call_timeout);
             let failures = self.take_failures();
             if let Err(e) = flushed {
@@ -555,9 +605,45 @@ impl TransactionalKafkaSink {
             batch.ack.acknowledge();
         }
         self.opened_at = None;
+        self.checkpoint_produced = None;
         self.producer
             .begin_transaction()
             .map_err(|e| self.fail(format!("beginning a transaction: {e}")))?;
+        Ok(())
+    }
+
+    /// File input: produces, into the open transaction, the checkpoint of its last batch (what
+    /// is true once every batch up to it is delivered), once per attempt.
+    fn produce_checkpoint(&mut self) -> Result<(), SinkError> {
+        let Some(topic) = self.settings.checkpoint_topic.as_deref() else {
+            return Ok(());
+        };
+        if self.checkpoint_produced == Some(self.attempt) {
+            return Ok(());
+        }
+        let Some(checkpoint) = self.batches.iter().rev().find_map(|b| b.ack.checkpoint()) else {
+            return Ok(());
+        };
+        let checkpoint = Arc::clone(checkpoint);
+        loop {
+            let record = BaseRecord::with_opaque_to(topic, tag(self.attempt, CHECKPOINT_BATCH, 0))
+                .key(self.settings.transactional_id.as_str())
+                .payload(&checkpoint[..]);
+            match self.producer.send(record) {
+                Ok(()) => break,
+                Err((e, _)) => match classify_produce_error(&e) {
+                    ProduceFailure::QueueFull | ProduceFailure::Transient => {
+                        self.producer.poll(Duration::from_millis(10));
+                    }
+                    _ => {
+                        return Err(self.fail(format!(
+                            "the checkpoint topic {topic} refused the file checkpoint: {e}"
+                        )))
+                    }
+                },
+            }
+        }
+        self.checkpoint_produced = Some(self.attempt);
         Ok(())
     }
 

@@ -72,6 +72,14 @@ pub enum CheckpointError {
         /// The lock file.
         path: PathBuf,
     },
+    /// The checkpoint committed with the output (exactly-once file input) cannot be used.
+    #[error("the checkpoint committed in Kafka ({origin}) is unreadable: {problem}")]
+    Committed {
+        /// Where it was read from.
+        origin: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// The checkpoint file was written by a newer version.
     #[error("{path} has checkpoint format version {found}, newer than the supported {CHECKPOINT_VERSION}")]
     NewerVersion {
@@ -217,6 +225,45 @@ impl CheckpointStore {
     }
 }
 
+/// Encodes `entries` in the checkpoint file's format (for a checkpoint committed elsewhere than
+/// in the data directory: exactly-once file input commits it in Kafka transactions).
+pub fn encode_checkpoints(entries: Vec<CheckpointEntry>) -> Vec<u8> {
+    let content = CheckpointFile {
+        version: CHECKPOINT_VERSION,
+        sequence: 0,
+        written_at: unix_now(),
+        files: entries,
+    };
+    // Serialising plain strings and integers cannot fail; an empty set is the safe fallback.
+    render(&content).unwrap_or_default()
+}
+
+/// The checkpoint as it will be once the batches about to be sent from one file are delivered,
+/// with everything sent before them: every other file at its last sent position, and this one
+/// at the position each batch ends at (see [`PendingCheckpoint::at`]).
+#[derive(Debug, Clone)]
+pub struct PendingCheckpoint {
+    /// The other files' entries.
+    pub others: Vec<CheckpointEntry>,
+    /// This file's entry (its offset, window and head are replaced per batch).
+    pub own: CheckpointEntry,
+}
+
+impl PendingCheckpoint {
+    /// The encoded checkpoint with this file's content `head` delivered up to `at`.
+    pub fn at(&self, head: Fingerprint, at: super::identity::Position) -> Vec<u8> {
+        let mut entries = Vec::with_capacity(self.others.len() + 1);
+        entries.extend(self.others.iter().cloned());
+        entries.push(CheckpointEntry {
+            head,
+            offset: at.offset,
+            window: at.window,
+            ..self.own.clone()
+        });
+        encode_checkpoints(entries)
+    }
+}
+
 /// The file's JSON, one entry per line (readable, and a third of the pretty-printed size).
 fn render(content: &CheckpointFile) -> serde_json::Result<Vec<u8>> {
     let mut out = format!(
@@ -297,6 +344,33 @@ pub fn unix_now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pending_checkpoint_encodes_every_file_with_this_one_at_the_batch_end() {
+        let other = CheckpointEntry {
+            path: "/logs/b.log".into(),
+            ..entry(700)
+        };
+        let pending = PendingCheckpoint {
+            others: vec![other.clone()],
+            own: entry(10),
+        };
+        let head = Fingerprint::of(b"a longer head");
+        let at = super::super::identity::Position {
+            offset: 4096,
+            window: Fingerprint::of(b"before 4096"),
+        };
+        let bytes = pending.at(head, at);
+        let (_, entries) = parse_checkpoints(Path::new("topic"), &bytes)
+            .unwrap()
+            .unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0], other);
+        assert_eq!(entries[1].offset, 4096);
+        assert_eq!(entries[1].window, at.window);
+        assert_eq!(entries[1].head, head);
+        assert_eq!(entries[1].path, pending.own.path);
+    }
 
     fn entry(offset: u64) -> CheckpointEntry {
         CheckpointEntry {

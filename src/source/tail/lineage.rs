@@ -108,6 +108,19 @@ impl Lineage {
         }
     }
 
+    /// Its checkpoint entry as it will be once everything sent from it is delivered (the last
+    /// sent position while it has a stream, the delivered one otherwise).
+    pub fn sent_checkpoint(&self, now: u64) -> CheckpointEntry {
+        let mut entry = self.to_checkpoint(now);
+        if let Some(stream) = &self.stream {
+            if stream.sent.offset >= entry.offset {
+                entry.offset = stream.sent.offset;
+                entry.window = stream.sent.window;
+            }
+        }
+        entry
+    }
+
     /// Where a file holding this content would continue: the read position for a detached
     /// lineage (its unterminated line is kept), the end of what was sent for a draining one, the
     /// delivered position for a dormant one. `None` while it is being read.

@@ -43,7 +43,13 @@ use super::{SourceContext, SourceError};
 /// Follows the files described by `settings` until `ctx` says stop, then drains and writes the
 /// final checkpoint. Returns the number of lines read.
 pub fn follow(ctx: &SourceContext, settings: &TailSettings) -> Result<u64, SourceError> {
-    let mut tailer = Tailer::open(settings.clone()).map_err(SourceError::Checkpoint)?;
+    // Exactly-once: the checkpoint the sink read back from Kafka (after fencing any earlier
+    // producer of its transactional id, so it is the last one committed).
+    let committed = ctx
+        .transactions
+        .as_ref()
+        .map(|link| link.committed_checkpoint());
+    let mut tailer = Tailer::open(settings.clone(), committed).map_err(SourceError::Checkpoint)?;
     let mut published = TailCounters::default();
     let outcome = loop {
         if ctx.stopping() {

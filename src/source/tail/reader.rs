@@ -12,6 +12,7 @@ use std::time::{Instant, SystemTime};
 use crate::ack::{AckReceiver, BatchPosition};
 use crate::source::{BatchBuilder, LineAssembler, SourceContext, SourceError};
 
+use super::checkpoint::PendingCheckpoint;
 use super::fingerprint::Fingerprint;
 use super::identity::Position;
 use super::recent_bytes::RecentBytes;
@@ -138,6 +139,7 @@ impl Reader {
         head: &mut Fingerprint,
         chunk: &mut [u8],
         budget: u64,
+        pending: Option<&PendingCheckpoint>,
     ) -> Result<ReadOutcome, SourceError> {
         let mut outcome = ReadOutcome::default();
         let mut builder = ctx.new_builder();
@@ -189,7 +191,7 @@ impl Reader {
                 self.read_offset += piece.len() as u64;
                 if ctx.batch_full(&builder) {
                     outcome.lines += builder.len() as u64;
-                    self.send(ctx, stream, &mut builder)?;
+                    self.send(ctx, stream, &mut builder, pending.map(|p| (p, *head)))?;
                 }
             }
             outcome.bytes += read as u64;
@@ -197,7 +199,7 @@ impl Reader {
         }
         if !builder.is_empty() {
             outcome.lines += builder.len() as u64;
-            self.send(ctx, stream, &mut builder)?;
+            self.send(ctx, stream, &mut builder, pending.map(|p| (p, *head)))?;
         }
         if outcome.bytes > 0 {
             self.last_growth = Instant::now();
@@ -244,21 +246,25 @@ impl Reader {
         &mut self,
         ctx: &SourceContext,
         stream: &mut Stream,
+        pending: Option<(&PendingCheckpoint, Fingerprint)>,
     ) -> Result<u64, SourceError> {
         let mut builder = ctx.new_builder();
         self.assembler.finish(&mut builder);
         let lines = builder.len() as u64;
         if lines > 0 {
-            self.send(ctx, stream, &mut builder)?;
+            self.send(ctx, stream, &mut builder, pending)?;
         }
         Ok(lines)
     }
 
+    /// Sends the built batch; with `pending` (exactly-once), the batch carries the encoded
+    /// checkpoint of everything delivered once it is, this content (head) included up to its end.
     fn send(
         &mut self,
         ctx: &SourceContext,
         stream: &mut Stream,
         builder: &mut BatchBuilder,
+        pending: Option<(&PendingCheckpoint, Fingerprint)>,
     ) -> Result<(), SourceError> {
         let full = std::mem::replace(builder, ctx.new_builder());
         let end = self.assembler.consumed_offset();
@@ -285,11 +291,16 @@ impl Reader {
             lines: full.len() as u64,
         };
         self.batch_start = end;
-        let batch = full.finish(
+        let mut batch = full.finish(
             Arc::clone(&ctx.name),
             Arc::clone(&ctx.tracker) as Arc<dyn AckReceiver>,
             position,
         );
+        if let Some((pending, head)) = pending {
+            batch
+                .ack_mut()
+                .set_checkpoint(Arc::from(pending.at(head, at)));
+        }
         ctx.send(batch)
     }
 }

@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 
 use crate::source::{SourceContext, SourceError};
 
-use super::checkpoint::{unix_now, CheckpointEntry, CheckpointError, CheckpointStore};
+use super::checkpoint::{
+    parse_checkpoints, unix_now, CheckpointEntry, CheckpointError, CheckpointStore,
+    PendingCheckpoint,
+};
 use super::discovery::{Discovery, Found};
 use super::fingerprint::Fingerprint;
 use super::identify::{identify, Identified};
@@ -93,13 +96,43 @@ pub struct Tailer {
     counters: TailCounters,
     unreadable: HashSet<PathBuf>,
     skipped_copies: HashMap<FileId, u64>,
+    /// Batches carry the checkpoint their delivery makes true (exactly-once file input).
+    exactly_once: bool,
 }
 
 impl Tailer {
     /// Opens the data directory (creating it, locking it, loading its checkpoint) and prepares
     /// the notifications. Nothing is read until the first [`poll_once`](Self::poll_once).
-    pub fn open(settings: TailSettings) -> Result<Tailer, CheckpointError> {
-        let loaded = CheckpointStore::open(&settings.data_dir)?;
+    ///
+    /// `committed`: exactly-once file input. The checkpoint committed in Kafka together with the
+    /// records (`None` when nothing was committed yet, then the data directory's checkpoint is
+    /// used); it takes the place of the data directory's, which lags behind it. Every batch
+    /// then carries the checkpoint its delivery makes true ([`crate::ack::BatchAck::checkpoint`]).
+    pub fn open(
+        settings: TailSettings,
+        committed: Option<Option<Vec<u8>>>,
+    ) -> Result<Tailer, CheckpointError> {
+        let mut loaded = CheckpointStore::open(&settings.data_dir)?;
+        let exactly_once = committed.is_some();
+        if let Some(Some(bytes)) = committed {
+            let origin = "the checkpoint topic";
+            match parse_checkpoints(std::path::Path::new(origin), &bytes)? {
+                Ok((_, entries)) => {
+                    tracing::info!(
+                        entries = entries.len(),
+                        "resuming from the checkpoint committed in Kafka with the records \
+                         (exactly-once); the data directory's is not used"
+                    );
+                    loaded.entries = entries;
+                }
+                Err(problem) => {
+                    return Err(CheckpointError::Committed {
+                        origin: origin.to_owned(),
+                        problem,
+                    })
+                }
+            }
+        }
         let discovery = Discovery::new(&settings.include, &settings.exclude);
         let wakeup = if settings.notify {
             Wakeup::start(discovery.watch_roots())
@@ -135,7 +168,27 @@ impl Tailer {
             counters: TailCounters::default(),
             unreadable: HashSet::new(),
             skipped_copies: HashMap::new(),
+            exactly_once,
         })
+    }
+
+    /// With exactly-once delivery, the checkpoint batches of lineage `index` carry: the other
+    /// lineages at their last sent positions and this one's entry (its position set per batch).
+    fn pending_checkpoint(&self, index: usize) -> Option<PendingCheckpoint> {
+        if !self.exactly_once {
+            return None;
+        }
+        let now = unix_now();
+        let mut others = Vec::with_capacity(self.lineages.len());
+        let mut own = None;
+        for (i, lineage) in self.lineages.iter().enumerate() {
+            if i == index {
+                own = Some(lineage.to_checkpoint(now));
+            } else {
+                others.push(lineage.sent_checkpoint(now));
+            }
+        }
+        Some(PendingCheckpoint { others, own: own? })
     }
 
     /// Lines sent so far.
@@ -680,15 +733,26 @@ impl Tailer {
             let Some(lineage) = self.lineages.get_mut(index) else {
                 continue;
             };
-            if lineage.unconfirmed {
+            if lineage.unconfirmed || !matches!(lineage.phase, Phase::Reading(_)) {
                 continue;
             }
+            let pending = self.pending_checkpoint(index);
+            let Some(lineage) = self.lineages.get_mut(index) else {
+                continue;
+            };
             let (Phase::Reading(reader), Some(stream)) =
                 (&mut lineage.phase, lineage.stream.as_mut())
             else {
                 continue;
             };
-            let outcome = reader.read(ctx, stream, &mut lineage.head, &mut self.chunk, budget)?;
+            let outcome = reader.read(
+                ctx,
+                stream,
+                &mut lineage.head,
+                &mut self.chunk,
+                budget,
+                pending.as_ref(),
+            )?;
             report.bytes += outcome.bytes;
             report.lines += outcome.lines;
             report.more_pending |= outcome.bytes >= budget;
@@ -702,7 +766,11 @@ impl Tailer {
     /// the rotate wait: an unterminated last line is emitted, the file closed.
     fn finish_rotated(&mut self, ctx: &SourceContext) -> Result<(), SourceError> {
         let wait = self.settings.rotate_wait;
-        for lineage in &mut self.lineages {
+        for index in 0..self.lineages.len() {
+            let pending = self.pending_checkpoint(index);
+            let Some(lineage) = self.lineages.get_mut(index) else {
+                continue;
+            };
             let Some(rotated_at) = lineage.rotated_at else {
                 continue;
             };
@@ -720,7 +788,9 @@ impl Tailer {
                 continue;
             }
             let partial = reader.has_partial();
-            self.lines_read += reader.finish_partial(ctx, stream)?;
+            let head = lineage.head;
+            self.lines_read +=
+                reader.finish_partial(ctx, stream, pending.as_ref().map(|p| (p, head)))?;
             tracing::info!(path = %lineage.path.display(), bytes = reader.read_offset, unterminated_last_line = partial, "finished rotated file");
             lineage.phase = Phase::Draining;
             lineage.last_seen = unix_now();

@@ -57,7 +57,7 @@ impl Harness {
         settings.notify = false;
         let (ctx, batches) = context();
         Harness {
-            tailer: Some(Tailer::open(settings.clone()).unwrap()),
+            tailer: Some(Tailer::open(settings.clone(), None).unwrap()),
             _tmp: tmp,
             logs,
             settings,
@@ -112,7 +112,7 @@ impl Harness {
         let (ctx, batches) = context();
         self.ctx = ctx;
         self.batches = batches;
-        self.tailer = Some(Tailer::open(self.settings.clone()).unwrap());
+        self.tailer = Some(Tailer::open(self.settings.clone(), None).unwrap());
     }
 
     fn stop(&mut self) {
@@ -187,7 +187,7 @@ fn a_short_file_keeps_its_identity_as_it_grows_and_when_renamed_while_stopped() 
     append(&log, "\n");
     fs::rename(&log, h.path("b.log")).unwrap();
     append(&log, "new\n");
-    h.tailer = Some(Tailer::open(h.settings.clone()).unwrap());
+    h.tailer = Some(Tailer::open(h.settings.clone(), None).unwrap());
     let mut lines = h.read();
     lines.sort();
     assert_eq!(lines, vec!["new".to_owned(), "y".repeat(64)]);
@@ -203,7 +203,7 @@ fn a_reused_inode_with_other_content_is_read_from_the_start() {
     // Deleted and recreated while stopped (often on the same inode), longer than before.
     fs::remove_file(&log).unwrap();
     append(&log, "other-content-1\nother-content-2\nother-content-3\n");
-    h.tailer = Some(Tailer::open(h.settings.clone()).unwrap());
+    h.tailer = Some(Tailer::open(h.settings.clone(), None).unwrap());
     assert_eq!(
         h.read(),
         strings(&["other-content-1", "other-content-2", "other-content-3"])
@@ -219,7 +219,7 @@ fn a_stored_offset_beyond_the_end_of_the_file_is_not_trusted() {
     h.stop();
     // Rewritten while stopped with the same first bytes but shorter than the checkpoint offset.
     fs::write(&log, "same-head-9\n").unwrap();
-    h.tailer = Some(Tailer::open(h.settings.clone()).unwrap());
+    h.tailer = Some(Tailer::open(h.settings.clone(), None).unwrap());
     assert_eq!(h.read(), strings(&["same-head-9"]));
 }
 
@@ -327,7 +327,7 @@ fn entries_of_vanished_files_expire_even_across_restarts() {
         .store
         .write(entries)
         .unwrap();
-    h.tailer = Some(Tailer::open(h.settings.clone()).unwrap());
+    h.tailer = Some(Tailer::open(h.settings.clone(), None).unwrap());
     // The file still present is matched (and refreshed) by the first scan, not expired.
     assert!(h.read().is_empty());
     assert_eq!(h.tailer().counters().entries_expired, 1);
@@ -360,7 +360,7 @@ fn read_from_end_applies_to_the_first_start_only() {
     h.stop();
     fs::remove_dir_all(&h.settings.data_dir).unwrap();
     append(&h.path("a.log"), "old-1\nold-2\n");
-    h.tailer = Some(Tailer::open(h.settings.clone()).unwrap());
+    h.tailer = Some(Tailer::open(h.settings.clone(), None).unwrap());
     assert!(h.read().is_empty());
     append(&h.path("a.log"), "new-1\n");
     assert_eq!(h.read(), strings(&["new-1"]));
@@ -368,7 +368,7 @@ fn read_from_end_applies_to_the_first_start_only() {
     // Later starts read what was written while stopped, and new files from their beginning.
     append(&h.path("a.log"), "new-2\n");
     append(&h.path("b.log"), "b-1\n");
-    h.tailer = Some(Tailer::open(h.settings.clone()).unwrap());
+    h.tailer = Some(Tailer::open(h.settings.clone(), None).unwrap());
     let mut lines = h.read();
     lines.sort();
     assert_eq!(lines, strings(&["b-1", "new-2"]));
