@@ -399,6 +399,14 @@ fn apply_delivery(
             ));
             return (input, output);
         }
+        (InputConfig::Http(_), _) => {
+            problems.push(ConfigProblem::new(
+                "delivery",
+                "exactly_once is not available with the HTTP intake: a client that gets no \
+                 answer sends again, and Kafka transactions cannot tell",
+            ));
+            return (input, output);
+        }
         (InputConfig::Stdin, _) => {
             problems.push(ConfigProblem::new(
                 "delivery",
@@ -454,6 +462,7 @@ fn input_spec(
 ) -> Option<SourceSpec> {
     match &loaded.file.input {
         InputConfig::Stdin => Some(SourceSpec::Stdin),
+        InputConfig::Http(http) => http_intake_spec(http, problems).map(SourceSpec::Http),
         InputConfig::Kafka(kafka) => {
             crate::kafka::from_config::source_settings(kafka, !daemon, problems)
                 .map(SourceSpec::Kafka)
@@ -566,4 +575,72 @@ fn expand_globs(include: &[String], exclude: &[String]) -> Vec<PathBuf> {
     paths.sort();
     paths.dedup();
     paths
+}
+
+/// The HTTP intake's settings, every problem reported at its key.
+fn http_intake_spec(
+    http: &crate::config::HttpInputConfig,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<crate::source::http::HttpIntakeSettings> {
+    let before = problems.len();
+    let listen = http.listen.parse::<SocketAddr>().map_err(|_| {
+        problems.push(ConfigProblem::new(
+            "input.listen",
+            format!(
+                "expected an IP address and port such as 0.0.0.0:8192, found {:?}",
+                http.listen
+            ),
+        ))
+    });
+    let mut positive = |key: &str, value: u64| {
+        if value == 0 {
+            problems.push(ConfigProblem::new(
+                format!("input.{key}"),
+                "expected a number greater than 0",
+            ));
+        }
+    };
+    positive("max_connections", http.max_connections as u64);
+    positive("header_timeout_ms", http.header_timeout_ms);
+    positive("body_timeout_ms", http.body_timeout_ms);
+    positive("delivery_timeout_ms", http.delivery_timeout_ms);
+    positive("max_body_bytes", http.max_body_bytes as u64);
+    positive("max_decoded_bytes", http.max_decoded_bytes as u64);
+    positive("max_events_per_request", http.max_events_per_request as u64);
+    let mut trusted = Vec::new();
+    for (index, proxy) in http.trusted_proxies.iter().enumerate() {
+        match proxy.parse::<std::net::IpAddr>() {
+            Ok(ip) => trusted.push(ip),
+            Err(_) => problems.push(ConfigProblem::new(
+                format!("input.trusted_proxies[{index}]"),
+                format!("expected an IP address, found {proxy:?}"),
+            )),
+        }
+    }
+    if let Some(origin) = &http.cors_origin {
+        if axum::http::HeaderValue::from_str(origin).is_err() {
+            problems.push(ConfigProblem::new(
+                "input.cors_origin",
+                format!(
+                    "expected an origin such as \"*\" or \"https://example.org\", found {origin:?}"
+                ),
+            ));
+        }
+    }
+    let listen = listen.ok()?;
+    if problems.len() > before {
+        return None;
+    }
+    let mut settings = crate::source::http::HttpIntakeSettings::new(listen);
+    settings.connections.max_connections = http.max_connections;
+    settings.connections.header_timeout = Duration::from_millis(http.header_timeout_ms);
+    settings.connections.drain_timeout = Duration::from_millis(http.delivery_timeout_ms);
+    settings.body_timeout = Duration::from_millis(http.body_timeout_ms);
+    settings.delivery_timeout = Duration::from_millis(http.delivery_timeout_ms);
+    settings.max_body_bytes = http.max_body_bytes;
+    settings.max_decoded_bytes = http.max_decoded_bytes;
+    settings.max_events = http.max_events_per_request;
+    settings.trusted_proxies = trusted;
+    settings.cors_origin = http.cors_origin.clone();
+    Some(settings)
 }

@@ -21,6 +21,7 @@ pub mod event_platform;
 pub mod generate;
 pub mod http;
 pub mod input_order;
+pub mod intake_request;
 pub mod kafka;
 pub mod logging;
 pub mod metrics;

@@ -216,6 +216,18 @@ fn work(
             let _ = first_line.set(Instant::now());
         }
         let clock = Clock::now();
+        if let Some(request) = batch.request().cloned() {
+            let records = worker.process_request(&request, batch.lines(), clock);
+            let processed = ProcessedBatch {
+                source: Arc::clone(&batch.source),
+                records,
+                ack: batch.into_ack(),
+            };
+            if tx.send(processed).is_err() {
+                return;
+            }
+            continue;
+        }
         let mut overlong = batch.overlong().iter().peekable();
         let lines = batch.lines().enumerate().map(|(index, line)| {
             let cut = match overlong.peek() {

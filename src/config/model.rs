@@ -81,6 +81,72 @@ pub enum InputConfig {
     Files(FilesInputConfig),
     /// Raw topics consumed in a consumer group.
     Kafka(super::KafkaInputConfig),
+    /// The HTTP intake: EventGate's `POST /v1/events` (README, "HTTP intake").
+    Http(HttpInputConfig),
+}
+
+/// The HTTP intake's listener and limits.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpInputConfig {
+    /// Address and port to listen on.
+    #[serde(default = "default_intake_listen")]
+    pub listen: String,
+    /// Connections served at once; more wait in the kernel's accept queue.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Time for a request's headers to arrive; also closes idle keep-alive connections.
+    #[serde(default = "default_header_timeout_ms")]
+    pub header_timeout_ms: u64,
+    /// Time for a request's body to arrive (408 beyond).
+    #[serde(default = "default_body_timeout_ms")]
+    pub body_timeout_ms: u64,
+    /// Time for a request's events to be delivered before it is answered 503.
+    #[serde(default = "default_delivery_timeout_ms")]
+    pub delivery_timeout_ms: u64,
+    /// Request body size limit in bytes (413 beyond).
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// What a gzip body may decompress to, in bytes (413 beyond).
+    #[serde(default = "default_max_decoded_bytes")]
+    pub max_decoded_bytes: usize,
+    /// Events per request at most (413 beyond).
+    #[serde(default = "default_max_events_per_request")]
+    pub max_events_per_request: usize,
+    /// Proxies (IP addresses) whose `X-Client-IP` / `X-Forwarded-For` are believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// `Access-Control-Allow-Origin` of every answer; `null` for no CORS headers.
+    #[serde(default = "default_cors_origin")]
+    pub cors_origin: Option<String>,
+}
+
+fn default_intake_listen() -> String {
+    "127.0.0.1:8192".to_owned()
+}
+fn default_max_connections() -> usize {
+    1024
+}
+fn default_header_timeout_ms() -> u64 {
+    10_000
+}
+fn default_body_timeout_ms() -> u64 {
+    30_000
+}
+fn default_delivery_timeout_ms() -> u64 {
+    30_000
+}
+fn default_max_body_bytes() -> usize {
+    4 * 1024 * 1024
+}
+fn default_max_decoded_bytes() -> usize {
+    16 * 1024 * 1024
+}
+fn default_max_events_per_request() -> usize {
+    5000
+}
+fn default_cors_origin() -> Option<String> {
+    Some("*".to_owned())
 }
 
 /// File input. With `follow` (the `run` command) the files are tailed: see the README section

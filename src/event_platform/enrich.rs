@@ -33,6 +33,8 @@ pub struct RequestFacts<'a> {
     pub client_ip: Option<&'a str>,
     /// The parsed user agent (the legacy 10-key object), for a declared `useragent` field.
     pub user_agent_object: Option<Value>,
+    /// The request's id (`X-Request-ID`, or generated), for `meta.request_id` (HTTP intake).
+    pub request_id: Option<&'a str>,
 }
 
 /// Enriches `event` in place for `schema`; `now_iso` stands in for a missing receive time.
@@ -50,6 +52,15 @@ pub fn enrich(
     }
     if schema.declares("/meta/dt") {
         set_if_absent(event, "/meta/dt", Value::from(received));
+    }
+    if let Some(id) = facts.request_id {
+        if schema.declares("/meta/request_id") {
+            set_if_absent(
+                event,
+                "/meta/request_id",
+                Value::from(truncate_chars(id, MAX_HEADER_VALUE_CHARS)),
+            );
+        }
     }
     let legacy = schema
         .title()
@@ -137,7 +148,29 @@ pub(crate) mod tests {
             user_agent: Some("Mozilla/5.0"),
             client_ip: Some("192.0.2.1"),
             user_agent_object: Some(json!({"browser_family": "Other"})),
+            request_id: Some("req-1"),
         }
+    }
+
+    #[test]
+    fn the_request_id_fills_meta_request_id_when_declared() {
+        let mut event = json!({"meta": {"stream": "s"}})
+            .as_object()
+            .cloned()
+            .unwrap();
+        enrich(
+            &mut event,
+            &Declared(vec!["/meta/request_id"], None),
+            &facts(),
+            "2020-01-01T00:00:00.000Z",
+        );
+        assert_eq!(event["meta"]["request_id"], json!("req-1"));
+        let mut event = json!({"meta": {"stream": "s"}})
+            .as_object()
+            .cloned()
+            .unwrap();
+        enrich(&mut event, &Declared(vec![], None), &facts(), "now");
+        assert!(event["meta"].get("request_id").is_none());
     }
 
     #[test]

@@ -55,11 +55,27 @@ pub fn error_event(
         Value::from(super::hyphenate_uuid(&uuid5_hex(&id_name))),
     );
     meta.insert("dt".into(), Value::from(now_iso));
+    // Present values the error schema refuses (an empty `domain`, a `uri` that is no URI
+    // reference) become `unknown`, as EventGate writes for what it does not have: an error event
+    // must always be valid against its own schema.
     for field in ["uri", "domain", "request_id"] {
         let value = copied(&format!("meta.{field}"));
-        if value != "unknown" {
-            meta.insert(field.into(), value);
+        if value == "unknown" {
+            continue;
         }
+        let acceptable = match (field, value.as_str()) {
+            ("uri", Some(uri)) => is_uri_reference(uri),
+            ("domain", Some(domain)) => !domain.is_empty(),
+            _ => true,
+        };
+        meta.insert(
+            field.into(),
+            if acceptable {
+                value
+            } else {
+                Value::from("unknown")
+            },
+        );
     }
 
     let mut event = Map::new();
@@ -73,6 +89,17 @@ pub fn error_event(
     event.insert("message".into(), Value::from(failure.message.as_str()));
     event.insert("error_type".into(), Value::from(failure.error_type));
     event
+}
+
+/// Whether `text` can be a `format: uri-reference` value of at most 8192 characters (RFC 3986:
+/// no whitespace, controls or characters that must be percent-encoded).
+fn is_uri_reference(text: &str) -> bool {
+    text.len() <= 8192
+        && !text.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(c, '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`')
+        })
 }
 
 #[cfg(test)]
@@ -110,6 +137,23 @@ mod tests {
         let id = e["meta"]["id"].as_str().unwrap();
         assert_eq!(id.len(), 36);
         assert_eq!(id.matches('-').count(), 4);
+    }
+
+    #[test]
+    fn values_the_error_schema_refuses_are_replaced_by_unknown() {
+        let failure = EventFailure {
+            error_type: "ValidationError",
+            message: "m".into(),
+        };
+        let failed =
+            json!({"meta": {"stream": "s", "domain": "", "uri": "http://exa mple.org/<>"}});
+        let e = error_event(&failure, failed.as_object(), "l", "errors", "bp", "now");
+        assert_eq!(e["meta"]["domain"], "unknown");
+        assert_eq!(e["meta"]["uri"], "unknown");
+        let failed = json!({"meta": {"stream": "s", "domain": "en.wikipedia.org", "uri": "https://en.wikipedia.org/wiki/A%20B"}});
+        let e = error_event(&failure, failed.as_object(), "l", "errors", "bp", "now");
+        assert_eq!(e["meta"]["domain"], "en.wikipedia.org");
+        assert_eq!(e["meta"]["uri"], "https://en.wikipedia.org/wiki/A%20B");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! at `/`, its data at `/api/status`, Prometheus metrics at `/metrics`, `/healthz` and `/ready`.
 //! It binds to loopback unless configured otherwise.
 
+pub mod bounded_server;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;

@@ -53,6 +53,14 @@ pub struct Families {
     pub checkpoint_age: Gauge<f64, AtomicU64>,
     /// `beacon_schema_cache_requests_total{result}`.
     pub schema_cache: Family<Labels, Counter>,
+    /// `beacon_http_requests_total{status}`: HTTP intake answers.
+    pub http_requests: Family<Labels, Counter>,
+    /// `beacon_http_request_duration_seconds`: HTTP intake request -> answer.
+    pub http_duration: Histogram,
+    /// `beacon_http_requests_in_flight`.
+    pub http_in_flight: Gauge,
+    /// `beacon_http_hasty_events_lost_total`.
+    pub http_hasty_lost: Counter,
     /// `beacon_ready`.
     pub ready: Gauge,
     /// `beacon_start_time_seconds`.
@@ -169,6 +177,30 @@ impl Families {
             "Kafka brokers the source (role=source) or sink (role=sink) is connected to",
             kafka_brokers_up.clone(),
         );
+        let http_requests = Family::<Labels, Counter>::default();
+        registry.register(
+            "beacon_http_requests",
+            "HTTP intake requests answered, per status",
+            http_requests.clone(),
+        );
+        let http_duration = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        registry.register(
+            "beacon_http_request_duration_seconds",
+            "HTTP intake: time from a request's arrival to its answer (after delivery unless hasty)",
+            http_duration.clone(),
+        );
+        let http_in_flight = Gauge::default();
+        registry.register(
+            "beacon_http_requests_in_flight",
+            "HTTP intake requests being processed",
+            http_in_flight.clone(),
+        );
+        let http_hasty_lost = Counter::default();
+        registry.register(
+            "beacon_http_hasty_events_lost",
+            "Events of hasty requests (answered 202 before processing) that were never delivered",
+            http_hasty_lost.clone(),
+        );
         let ready = Gauge::default();
         registry.register(
             "beacon_ready",
@@ -204,6 +236,10 @@ impl Families {
             checkpoint_age,
             schema_cache,
             kafka_brokers_up,
+            http_requests,
+            http_duration,
+            http_in_flight,
+            http_hasty_lost,
             ready,
             start_time,
             schema_cap: LabelCap::new(LABEL_CAP),

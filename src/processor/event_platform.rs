@@ -26,14 +26,18 @@ use super::legacy::serialize;
 use super::{Clock, Lookup, Processed, Worker};
 
 /// Why an Event Platform event failed, with its bounded reason.
-struct Failure {
+pub(super) struct Failure {
     reason: &'static str,
     error_type: &'static str,
     message: String,
 }
 
 impl Failure {
-    fn new(reason: &'static str, error_type: &'static str, message: impl Into<String>) -> Self {
+    pub(super) fn new(
+        reason: &'static str,
+        error_type: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         Failure {
             reason,
             error_type,
@@ -47,7 +51,7 @@ impl Failure {
 }
 
 /// The outcome of a schema lookup.
-enum Resolved {
+pub(super) enum Resolved {
     Ready(Arc<EventSchema>),
     Pending(FetchTicket),
     Failed(Failure),
@@ -157,7 +161,12 @@ impl Worker<'_> {
     }
 
     /// Looks the schema up; in poll mode a running fetch gives its ticket.
-    fn resolve(&self, snapshot: &CatalogSnapshot, uri: &str, lookup: Lookup) -> Resolved {
+    pub(super) fn resolve(
+        &self,
+        snapshot: &CatalogSnapshot,
+        uri: &str,
+        lookup: Lookup,
+    ) -> Resolved {
         match lookup {
             Lookup::Poll => match snapshot.registry.poll_event_schema(uri) {
                 SchemaPoll::Ready(schema) => Resolved::Ready(schema),
@@ -186,11 +195,12 @@ impl Worker<'_> {
             user_agent: context.user_agent_unquoted(),
             client_ip: context.ip,
             user_agent_object,
+            request_id: None,
         }
     }
 
     /// Stream check, enrichment, validation and routing of an event whose schema is loaded.
-    fn deliver(
+    pub(super) fn deliver(
         &self,
         snapshot: &CatalogSnapshot,
         mut event: Map<String, Value>,
@@ -258,7 +268,7 @@ impl Worker<'_> {
         }
     }
 
-    fn failed(
+    pub(super) fn failed(
         &self,
         failure: Failure,
         event: Option<&Map<String, Value>>,

@@ -10,6 +10,7 @@
 //! lines are finished once their fetch completes (see [`Worker::process_batch`]).
 
 mod event_platform;
+mod intake;
 mod legacy;
 mod legacy_document;
 mod message_key;

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::ack::{BatchAck, BatchPosition};
+use crate::intake_request::IntakeRequest;
 
 /// A line that was longer than the configured maximum: only its first bytes were kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,9 +26,20 @@ pub struct LineBatch {
     ends: Vec<usize>,
     overlong: Vec<OverlongLine>,
     ack: BatchAck,
+    request: Option<Arc<IntakeRequest>>,
 }
 
 impl LineBatch {
+    /// The HTTP request the batch's "lines" (then JSON events) came in, if any.
+    pub fn request(&self) -> Option<&Arc<IntakeRequest>> {
+        self.request.as_ref()
+    }
+
+    /// Marks the batch as the events of `request` (HTTP intake).
+    pub fn set_request(&mut self, request: Arc<IntakeRequest>) {
+        self.request = Some(request);
+    }
+
     /// The number of lines.
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -124,6 +136,7 @@ impl BatchBuilder {
             ends: self.ends,
             overlong: self.overlong,
             ack: BatchAck::new(receiver, position),
+            request: None,
         }
     }
 }

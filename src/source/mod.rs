@@ -1,4 +1,5 @@
-//! Sources: where raw lines come from (stdin, files read once, files followed by the tailer).
+//! Sources: where raw lines come from (stdin, files read once, files followed by the tailer, a
+//! Kafka raw topic) or events (the HTTP intake).
 //!
 //! Each source runs on its own thread, cuts its input into [`LineBatch`]es and sends them into a
 //! bounded channel: when the pipeline is full, `send` blocks and reading pauses (backpressure).
@@ -7,6 +8,7 @@
 mod batch;
 mod delivery;
 mod file_once;
+pub mod http;
 pub mod kafka;
 mod line_assembler;
 mod stream_reader;
@@ -58,6 +60,8 @@ pub enum SourceSpec {
     FilesTail(TailSettings),
     /// Raw topics consumed in a consumer group; offsets are committed only after delivery.
     Kafka(KafkaSourceSettings),
+    /// The HTTP intake: events posted to `/v1/events`, answered after delivery.
+    Http(http::HttpIntakeSettings),
 }
 
 impl SourceSpec {
@@ -68,6 +72,7 @@ impl SourceSpec {
             SourceSpec::FilesOnce(_) => "files",
             SourceSpec::FilesTail(_) => "files",
             SourceSpec::Kafka(_) => "kafka",
+            SourceSpec::Http(_) => "http",
         }
     }
 }
@@ -201,5 +206,6 @@ pub fn run_source(spec: &SourceSpec, ctx: &SourceContext) -> Result<u64, SourceE
         SourceSpec::FilesOnce(paths) => file_once::read_files(ctx, paths),
         SourceSpec::FilesTail(settings) => tail::follow(ctx, settings),
         SourceSpec::Kafka(settings) => kafka::consume(ctx, settings),
+        SourceSpec::Http(settings) => http::serve(ctx, settings),
     }
 }

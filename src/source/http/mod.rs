@@ -1,0 +1,290 @@
+//! The HTTP intake (`input.type: http`): EventGate's `POST /v1/events` as a source of the same
+//! pipeline as files and Kafka. Each request's events become one batch (marked with the
+//! request's facts, see [`crate::intake_request`]) that the workers enrich, validate and route
+//! like any Event Platform event and the sink delivers; the request is answered only once the
+//! batch is acknowledged (every accepted event and every error event delivered), with
+//! EventGate's status, reason phrase and body. `?hasty=<value>` answers 202 at once.
+//!
+//! Bounds (see `docs/SECURITY.md`): connections at once, header and body read times, body size,
+//! decoded size, events per request, time to delivery. There is no way to read events back.
+
+mod answer;
+mod body;
+mod client_address;
+mod request_ack;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+
+use crate::ack::{AckReceiver, BatchPosition};
+use crate::http::bounded_server::{self, ConnectionLimits};
+use crate::intake_request::IntakeRequest;
+use crate::processor::Clock;
+use crate::stats::Stats;
+
+use super::{SourceContext, SourceError};
+use answer::Answer;
+use body::BodyLimits;
+use request_ack::RequestAck;
+
+/// Settings of the HTTP intake.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpIntakeSettings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Connections at once, header read time, drain time at stop.
+    pub connections: ConnectionLimits,
+    /// Request body bytes at most (413 beyond).
+    pub max_body_bytes: usize,
+    /// Bytes a gzip body may decode to.
+    pub max_decoded_bytes: usize,
+    /// Events per request at most (413 beyond).
+    pub max_events: usize,
+    /// Time for the whole body to arrive (408 beyond).
+    pub body_timeout: Duration,
+    /// Time from the body to delivery before answering 503 (the events may still be delivered).
+    pub delivery_timeout: Duration,
+    /// Peers whose `X-Client-IP` / `X-Forwarded-For` headers are believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// `Access-Control-Allow-Origin` of every answer (`None`: no CORS headers).
+    pub cors_origin: Option<String>,
+}
+
+impl HttpIntakeSettings {
+    /// Defaults listening on `listen`.
+    pub fn new(listen: SocketAddr) -> Self {
+        HttpIntakeSettings {
+            listen,
+            connections: ConnectionLimits::default(),
+            max_body_bytes: 4 * 1024 * 1024,
+            max_decoded_bytes: 16 * 1024 * 1024,
+            max_events: 5000,
+            body_timeout: Duration::from_secs(30),
+            delivery_timeout: Duration::from_secs(30),
+            trusted_proxies: Vec::new(),
+            cors_origin: Some("*".to_owned()),
+        }
+    }
+}
+
+struct Intake {
+    ctx: SourceContext,
+    settings: HttpIntakeSettings,
+    cors: Option<HeaderValue>,
+    stats: Option<Arc<Stats>>,
+}
+
+/// Serves the intake until `ctx` says stop, then lets open requests finish (their events are
+/// delivered by the still running pipeline) and returns the number of events received.
+pub fn serve(ctx: &SourceContext, settings: &HttpIntakeSettings) -> Result<u64, SourceError> {
+    let error = |e: std::io::Error| SourceError::Read {
+        name: format!("the HTTP intake on {}", settings.listen),
+        error: e,
+    };
+    let listener = std::net::TcpListener::bind(settings.listen).map_err(error)?;
+    listener.set_nonblocking(true).map_err(error)?;
+    let address = listener.local_addr().map_err(error)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("http-intake")
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(error)?;
+    let cors = settings
+        .cors_origin
+        .as_deref()
+        .and_then(|origin| HeaderValue::from_str(origin).ok());
+    let intake = Arc::new(Intake {
+        ctx: ctx.clone(),
+        settings: settings.clone(),
+        cors,
+        stats: ctx.stats.clone(),
+    });
+    let events = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let router = router(Arc::clone(&intake), Arc::clone(&events));
+    tracing::info!(%address, "HTTP intake listening (POST /v1/events)");
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(error)?;
+        let stop_ctx = ctx.clone();
+        let stop = async move {
+            while !stop_ctx.stopping() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        bounded_server::serve(listener, router, settings.connections, stop).await;
+        Ok::<(), SourceError>(())
+    })?;
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    Ok(events.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+fn router(intake: Arc<Intake>, events: Arc<std::sync::atomic::AtomicU64>) -> Router {
+    Router::new()
+        .route(
+            "/v1/events",
+            post(post_events).options(preflight).fallback(not_found),
+        )
+        .fallback(not_found)
+        .with_state((intake, events))
+}
+
+type IntakeState = State<(Arc<Intake>, Arc<std::sync::atomic::AtomicU64>)>;
+
+async fn preflight(State((intake, _)): IntakeState) -> Response {
+    Answer::plain(StatusCode::OK, "OK").into_response(intake.cors.as_ref())
+}
+
+async fn not_found(State((intake, _)): IntakeState) -> Response {
+    Answer::problem(StatusCode::NOT_FOUND, "Not found", "no such resource")
+        .into_response(intake.cors.as_ref())
+}
+
+async fn post_events(State((intake, events)): IntakeState, request: Request<Body>) -> Response {
+    let started = Instant::now();
+    let stats = intake.stats.clone();
+    if let Some(stats) = &stats {
+        stats.metrics.http_in_flight.inc();
+    }
+    let answer = handle(&intake, &events, request).await;
+    if let Some(stats) = &stats {
+        let m = &stats.metrics;
+        m.http_in_flight.dec();
+        m.http_duration.observe(started.elapsed().as_secs_f64());
+        m.http_requests
+            .get_or_create(&vec![("status", answer.status.as_u16().to_string())])
+            .inc();
+    }
+    answer.into_response(intake.cors.as_ref())
+}
+
+async fn handle(
+    intake: &Intake,
+    counted: &std::sync::atomic::AtomicU64,
+    request: Request<Body>,
+) -> Answer {
+    let received = Clock::now();
+    // `?hasty=<any non-empty value>`: answered 202 before processing, as EventGate does.
+    let hasty = request.uri().query().is_some_and(|query| {
+        query
+            .split('&')
+            .any(|pair| pair.strip_prefix("hasty=").is_some_and(|v| !v.is_empty()))
+    });
+    let settings = &intake.settings;
+    let peer = bounded_server::peer_of(&request);
+    let (parts, body) = request.into_parts();
+    let bytes = match tokio::time::timeout(
+        settings.body_timeout,
+        axum::body::to_bytes(body, settings.max_body_bytes),
+    )
+    .await
+    {
+        Err(_) => {
+            return Answer::problem(
+                StatusCode::REQUEST_TIMEOUT,
+                "Request timeout",
+                format!(
+                    "the body did not arrive within {} s",
+                    settings.body_timeout.as_secs()
+                ),
+            )
+        }
+        Ok(Err(_)) => {
+            return Answer::problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Body too large",
+                format!("the body is larger than {} bytes", settings.max_body_bytes),
+            )
+        }
+        Ok(Ok(bytes)) => bytes,
+    };
+    let limits = BodyLimits {
+        max_decoded_bytes: settings.max_decoded_bytes,
+        max_events: settings.max_events,
+    };
+    let events = match body::events_of(&parts.headers, &bytes, limits) {
+        Ok(events) => events,
+        Err(answer) => return answer,
+    };
+    let count = events.len() as u64;
+    counted.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+    let facts = Arc::new(IntakeRequest::new(
+        client_address::client_address(peer, &parts.headers, &settings.trusted_proxies),
+        header_text(&parts.headers, "user-agent"),
+        header_text(&parts.headers, "x-request-id")
+            .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string()),
+        received,
+    ));
+    let (receiver, delivered): (Arc<dyn AckReceiver>, _) = if hasty {
+        let lost = intake
+            .stats
+            .as_ref()
+            .map(|s| s.metrics.http_hasty_lost.clone())
+            .unwrap_or_default();
+        (Arc::new(RequestAck::hasty(count, lost)), None)
+    } else {
+        let (ack, rx) = RequestAck::new();
+        (Arc::new(ack), Some(rx))
+    };
+    let mut builder = intake.ctx.new_builder();
+    for event in &events {
+        builder.push_line(event, None);
+    }
+    let position = BatchPosition {
+        stream: 0,
+        start: 0,
+        end: count,
+        lines: count,
+    };
+    let mut batch = builder.finish(Arc::clone(&intake.ctx.name), receiver, position);
+    batch.set_request(Arc::clone(&facts));
+    let ctx = intake.ctx.clone();
+    let sent = tokio::task::spawn_blocking(move || ctx.send(batch)).await;
+    if !matches!(sent, Ok(Ok(()))) {
+        return Answer::problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Shutting down",
+            "the service is stopping and took no event of this request",
+        );
+    }
+    let Some(delivered) = delivered else {
+        return Answer::plain(
+            StatusCode::ACCEPTED,
+            format!("{count} events hastily received."),
+        );
+    };
+    match tokio::time::timeout(settings.delivery_timeout, delivered).await {
+        Ok(Ok(())) => Answer::for_verdicts(facts.take_verdicts()),
+        Ok(Err(_)) => Answer::problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Not delivered",
+            "the events could not be delivered (the output failed or the service is stopping); \
+             send them again",
+        ),
+        Err(_) => Answer::problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Delivery timeout",
+            format!(
+                "the events were not delivered within {} s; they may still be: sending them \
+                 again may duplicate them",
+                settings.delivery_timeout.as_secs()
+            ),
+        ),
+    }
+}
+
+/// A header's value as text, cut to 400 characters like EventGate's.
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    let value = headers.get(name)?;
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.chars().take(400).collect())
+}

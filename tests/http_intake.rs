@@ -1,0 +1,408 @@
+//! The HTTP intake end to end, with the real binary and a real HTTP client: EventGate's
+//! statuses, reason phrases and bodies for `POST /v1/events`, the deliberate improvements
+//! (malformed JSON 400, too large 413), content types, gzip, hasty requests, CORS, enrichment
+//! from the request, and that a 201 comes only once the events are written.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+mod common;
+use common::daemon::Daemon;
+use common::http::{get, request, try_request, Response};
+
+/// The records of every file of the directory sink's output.
+fn outputs(dir: &Path) -> Vec<(String, Value)> {
+    let mut records = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return records;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let topic = path.file_stem().unwrap().to_string_lossy().into_owned();
+        for line in fs::read_to_string(&path).unwrap().lines() {
+            records.push((topic.clone(), serde_json::from_str(line).unwrap()));
+        }
+    }
+    records
+}
+
+fn post(address: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
+    request(address, "POST", "/v1/events", headers, body)
+}
+
+fn post_json(address: &str, body: &Value) -> Response {
+    post(
+        address,
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    )
+}
+
+fn event(test: Value) -> Value {
+    json!({"$schema": "/test/event/1.0.0", "meta": {"stream": "test.event", "domain": "en.wikipedia.org"}, "test": test})
+}
+
+struct Intake {
+    daemon: Daemon,
+    address: String,
+    status: String,
+    out: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn start() -> Intake {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let config = dir.path().join("intake.yaml");
+    fs::write(
+        &config,
+        format!(
+            r#"
+input:
+  type: http
+  listen: 127.0.0.1:0
+  max_body_bytes: 20000
+  trusted_proxies: ["127.0.0.1"]
+output:
+  type: directory
+  path: "{out}"
+http:
+  listen: 127.0.0.1:0
+{schemas}"#,
+            out = out.display(),
+            schemas = common::repo_schemas_yaml(),
+        ),
+    )
+    .unwrap();
+    let mut daemon = Daemon::start(&config, dir.path().join("intake.log"));
+    const LINE: &str = "HTTP intake listening (POST /v1/events) address=";
+    let address = daemon.wait_for_log(
+        "the intake's address",
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        |log| {
+            let rest = &log[log.find(LINE)? + LINE.len()..];
+            Some(rest.split_whitespace().next()?.to_owned())
+        },
+    );
+    let status = daemon.status_address();
+    Intake {
+        daemon,
+        address,
+        status,
+        out,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn eventgate_statuses_reasons_and_bodies() {
+    let intake = start();
+    let address = intake.address.as_str();
+
+    // One event, as navigator.sendBeacon sends it: 201 once written, enriched from the request.
+    let answer = post(
+        address,
+        &[
+            ("Content-Type", "text/plain;charset=UTF-8"),
+            ("X-Request-ID", "req-42"),
+            ("User-Agent", "IntakeTest/1.0"),
+        ],
+        event(json!("one")).to_string().as_bytes(),
+    );
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(answer.reason, "All 1 out of 1 events were accepted.");
+    assert!(answer.body.is_empty());
+    assert!(answer.headers.contains("access-control-allow-origin: *"));
+    assert!(answer.headers.contains("content-security-policy:"));
+    let written = outputs(&intake.out);
+    let (topic, record) = written
+        .iter()
+        .find(|(_, r)| r["test"] == "one")
+        .expect("the accepted event is written before the 201");
+    assert_eq!(topic, "test.event");
+    assert_eq!(record["meta"]["request_id"], "req-42");
+    assert_eq!(record["meta"]["id"].as_str().map(str::len), Some(36));
+    assert!(record["meta"]["dt"].as_str().unwrap().ends_with('Z'));
+
+    // Mixed: accepted, invalid (test must be a string), errored (no $schema): 207.
+    let answer = post_json(
+        address,
+        &json!([event(json!("two")), event(json!(5)), {"meta": {"stream": "test.event"}}]),
+    );
+    assert_eq!(answer.status, 207, "{}", answer.body);
+    assert_eq!(
+        answer.reason,
+        "1 out of 3 events were accepted, but 2 failed (1 invalid and 1 errored)."
+    );
+    let body: Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(body["invalid"].as_array().unwrap().len(), 1);
+    assert_eq!(body["invalid"][0]["status"], "invalid");
+    assert_eq!(body["invalid"][0]["event"]["test"], 5);
+    assert!(body["invalid"][0]["context"]["errorsText"]
+        .as_str()
+        .unwrap()
+        .contains("test"));
+    assert_eq!(body["error"].as_array().unwrap().len(), 1);
+    assert!(body["error"][0]["context"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("$schema"));
+
+    // Every event invalid: 400 with the invalid ones listed.
+    let answer = post_json(address, &json!([event(json!(1)), event(json!(2))]));
+    assert_eq!(answer.status, 400);
+    assert_eq!(
+        answer.reason,
+        "2 out of 2 events were invalid and not accepted."
+    );
+    let body: Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(body["invalid"].as_array().unwrap().len(), 2);
+
+    // Every event failed, one errored (unknown stream; $schema not a string): 500.
+    let answer = post_json(
+        address,
+        &json!([
+            {"$schema": "/test/event/1.0.0", "meta": {"stream": "no.such.stream"}},
+            {"$schema": 123, "meta": {"stream": "test.event"}},
+        ]),
+    );
+    assert_eq!(answer.status, 500, "{}", answer.body);
+    assert_eq!(
+        answer.reason,
+        "2 out of 2 events had failures and were not accepted. (0 invalid and 2 errored)."
+    );
+    let body: Value = serde_json::from_str(&answer.body).unwrap();
+    assert!(body["error"][0]["context"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no.such.stream is not configured"));
+    assert!(body["error"][1]["context"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("$schema must be a string"));
+
+    // Every failure became an error event, valid or not, written before the answer.
+    let errors: Vec<Value> = outputs(&intake.out)
+        .into_iter()
+        .filter(|(_, r)| r["$schema"] == "/error/2.1.0")
+        .map(|(_, r)| r)
+        .collect();
+    assert_eq!(errors.len(), 6);
+
+    // Bodies without events.
+    for empty in [&b""[..], b"[]", b"{}"] {
+        let answer = post(address, &[("Content-Type", "application/json")], empty);
+        assert_eq!(answer.status, 400);
+        assert_eq!(
+            answer.reason,
+            "Request body was empty. Must provide JSON encoded events."
+        );
+    }
+    let answer = post(
+        address,
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        event(json!("x")).to_string().as_bytes(),
+    );
+    assert_eq!(answer.status, 400);
+
+    // Deliberate improvements: malformed JSON 400 (EventGate: 500), too large 413 (500).
+    let answer = post(
+        address,
+        &[("Content-Type", "application/json")],
+        b"[{\"a\":",
+    );
+    assert_eq!(answer.status, 400);
+    let body: Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(body["title"], "Malformed JSON");
+    let big = json!([event(json!("x".repeat(30_000)))]).to_string();
+    let answer = post(
+        address,
+        &[("Content-Type", "application/json")],
+        big.as_bytes(),
+    );
+    assert_eq!(answer.status, 413);
+
+    // gzip bodies.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(json!([event(json!("zipped"))]).to_string().as_bytes())
+        .unwrap();
+    let answer = post(
+        address,
+        &[
+            ("Content-Type", "application/json"),
+            ("Content-Encoding", "gzip"),
+        ],
+        &gz.finish().unwrap(),
+    );
+    assert_eq!(answer.status, 201, "{}", answer.body);
+
+    // Hasty: 202 at once; the event is still delivered.
+    let answer = request(
+        address,
+        "POST",
+        "/v1/events?hasty=true",
+        &[("Content-Type", "application/json")],
+        event(json!("hasty")).to_string().as_bytes(),
+    );
+    assert_eq!(answer.status, 202);
+    assert_eq!(answer.reason, "1 events hastily received.");
+    common::wait_until(
+        "the hasty event to be written",
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || {
+            outputs(&intake.out)
+                .iter()
+                .any(|(_, r)| r["test"] == "hasty")
+        },
+    );
+
+    // CORS preflight; no other method or path.
+    let answer = request(address, "OPTIONS", "/v1/events", &[], b"");
+    assert_eq!(answer.status, 200);
+    assert!(answer
+        .headers
+        .contains("access-control-allow-methods: post"));
+    assert_eq!(get(address, "/v1/events").status, 404);
+    assert_eq!(get(address, "/metrics").status, 404);
+
+    // The operators' view.
+    let metrics = get(&intake.status, "/metrics").body;
+    for status in ["201", "207", "400", "413", "500", "202"] {
+        assert!(
+            metrics.contains(&format!(
+                "beacon_http_requests_total{{status=\"{status}\"}}"
+            )),
+            "{status} missing from\n{metrics}"
+        );
+    }
+    assert!(metrics.contains("beacon_http_request_duration_seconds_count"));
+    intake
+        .daemon
+        .terminate(Duration::from_secs(30))
+        .assert_success();
+}
+
+#[test]
+fn the_client_address_comes_from_a_trusted_proxy_or_the_socket() {
+    let intake = start();
+    let generic = |title: &str| {
+        json!({"$schema": "/analytics/legacy/generic/1.0.0", "meta": {"stream": "eventlogging_Generic"}, "event": {"articleId": 1, "articleTitle": title}})
+            .to_string()
+    };
+    // 127.0.0.1 is a trusted proxy in this configuration: its X-Forwarded-For is believed.
+    let answer = post(
+        &intake.address,
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Forwarded-For", "198.51.100.7, 10.0.0.1"),
+            ("User-Agent", "IntakeTest/2.0"),
+        ],
+        generic("forwarded").as_bytes(),
+    );
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let answer = post(
+        &intake.address,
+        &[("Content-Type", "application/json")],
+        generic("direct").as_bytes(),
+    );
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let written = outputs(&intake.out);
+    let find = |title: &str| {
+        written
+            .iter()
+            .find(|(_, r)| r["event"]["articleTitle"] == title)
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| panic!("{title} not written"))
+    };
+    let forwarded = find("forwarded");
+    assert_eq!(forwarded["http"]["client_ip"], "198.51.100.7");
+    assert_eq!(
+        forwarded["http"]["request_headers"]["user-agent"],
+        "IntakeTest/2.0"
+    );
+    // analytics/legacy/* events get `dt`, the receive time.
+    assert!(forwarded["dt"].as_str().is_some_and(|dt| dt.ends_with('Z')));
+    assert_eq!(find("direct")["http"]["client_ip"], "127.0.0.1");
+    intake
+        .daemon
+        .terminate(Duration::from_secs(30))
+        .assert_success();
+}
+
+#[test]
+fn kill_9_under_load_loses_no_event_answered_201() {
+    let mut intake = start();
+    let address = intake.address.clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..4)
+        .map(|client| {
+            let (address, stop) = (address.clone(), std::sync::Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut acknowledged = Vec::new();
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let ids: Vec<String> = (0..10).map(|i| format!("c{client}-{n}-{i}")).collect();
+                    n += 1;
+                    let body = Value::Array(ids.iter().map(|id| event(json!(id))).collect());
+                    // A connection refused or cut by the kill is no answer: not acknowledged.
+                    let answered = try_request(
+                        &address,
+                        "POST",
+                        "/v1/events",
+                        &[("Content-Type", "application/json")],
+                        body.to_string().as_bytes(),
+                    );
+                    match answered {
+                        Ok(answer) if answer.status == 201 => acknowledged.extend(ids),
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    // Let load build up, then kill the daemon mid-stream.
+    common::wait_until(
+        "some events to be written",
+        Duration::from_secs(20),
+        Duration::from_millis(20),
+        || outputs(&intake.out).len() > 200,
+    );
+    intake.daemon.assert_running();
+    intake.daemon.kill_9();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let acknowledged: Vec<String> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    let written: std::collections::HashSet<String> = outputs(&intake.out)
+        .into_iter()
+        .filter_map(|(_, r)| r["test"].as_str().map(str::to_owned))
+        .collect();
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|id| !written.contains(*id))
+        .collect();
+    assert!(
+        acknowledged.len() > 100,
+        "too few answers before the kill: nothing was tested"
+    );
+    assert!(
+        lost.is_empty(),
+        "{} events answered 201 were lost, e.g. {:?}",
+        lost.len(),
+        lost.first()
+    );
+    eprintln!(
+        "kill -9 under load: {} events answered 201, {} written, none lost",
+        acknowledged.len(),
+        written.len()
+    );
+}
