@@ -462,7 +462,9 @@ fn input_spec(
 ) -> Option<SourceSpec> {
     match &loaded.file.input {
         InputConfig::Stdin => Some(SourceSpec::Stdin),
-        InputConfig::Http(http) => http_intake_spec(http, problems).map(SourceSpec::Http),
+        InputConfig::Http(http) => {
+            http_intake_spec(http, &loaded.file.format, problems).map(SourceSpec::Http)
+        }
         InputConfig::Kafka(kafka) => {
             crate::kafka::from_config::source_settings(kafka, !daemon, problems)
                 .map(SourceSpec::Kafka)
@@ -580,6 +582,7 @@ fn expand_globs(include: &[String], exclude: &[String]) -> Vec<PathBuf> {
 /// The HTTP intake's settings, every problem reported at its key.
 fn http_intake_spec(
     http: &crate::config::HttpInputConfig,
+    format: &str,
     problems: &mut Vec<ConfigProblem>,
 ) -> Option<crate::source::http::HttpIntakeSettings> {
     let before = problems.len();
@@ -642,5 +645,7 @@ fn http_intake_spec(
     settings.max_events = http.max_events_per_request;
     settings.trusted_proxies = trusted;
     settings.cors_origin = http.cors_origin.clone();
+    settings.line_format = format.to_owned();
+    settings.test_events = http.test_events.clone();
     Some(settings)
 }

@@ -139,7 +139,8 @@ pub fn run(
         line_tx,
         Arc::clone(&stop),
     )
-    .with_stats(Arc::clone(&stats));
+    .with_stats(Arc::clone(&stats))
+    .with_catalog(Arc::clone(processor.catalog()));
     let ctx = match transactions {
         Some(link) => ctx.with_transactions(link),
         None => ctx,

@@ -67,6 +67,8 @@ input:
   listen: 127.0.0.1:0
   max_body_bytes: 20000
   trusted_proxies: ["127.0.0.1"]
+  test_events:
+    - {{"$schema": "/test/event/1.0.0", "meta": {{"stream": "test.event"}}, "test": "canary"}}
 output:
   type: directory
   path: "{out}"
@@ -405,4 +407,93 @@ fn kill_9_under_load_loses_no_event_answered_201() {
         acknowledged.len(),
         written.len()
     );
+}
+
+#[test]
+fn the_legacy_beacon_endpoint_answers_204_and_processes_the_line_the_cdn_would_have_logged() {
+    let intake = start();
+    let query = "%7B%22event%22%3A%7B%22deliveryMethod%22%3A%22email%22%2C%22eventId%22%3A73967%2C%22eventSource%22%3A%22default%22%2C%22notificationGroup%22%3A%22positive%22%2C%22notificationType%22%3A%22main%22%2C%22recipientEditCount%22%3A9142%2C%22recipientUserId%22%3A64392%2C%22sender%22%3A%22search%22%2C%22version%22%3A%22search%22%7D%2C%22revision%22%3A7731316%2C%22schema%22%3A%22Echo%22%2C%22webHost%22%3A%22fr.m.wikipedia.org%22%2C%22wiki%22%3A%22frwiki%22%7D;";
+    let answer = request(
+        &intake.address,
+        "GET",
+        &format!("/beacon/event?{query}"),
+        &[(
+            "User-Agent",
+            "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+        )],
+        b"",
+    );
+    assert_eq!(answer.status, 204);
+    assert!(answer.body.is_empty());
+    // Not an event at all: still 204, and an error event.
+    let answer = request(&intake.address, "GET", "/event.gif?not-json;", &[], b"");
+    assert_eq!(answer.status, 204);
+    common::wait_until(
+        "both beacons to be written",
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || outputs(&intake.out).len() >= 2,
+    );
+    let written = outputs(&intake.out);
+    let (_, echo) = written
+        .iter()
+        .find(|(topic, _)| topic == "eventlogging_Echo")
+        .unwrap_or_else(|| panic!("no Echo event in {written:?}"));
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    assert_eq!(echo["recvFrom"], host.as_str());
+    assert_eq!(echo["seqId"], 1);
+    assert_eq!(echo["event"]["eventId"], 73967);
+    assert_eq!(echo["userAgent"]["browser_family"], "Firefox");
+    assert!(echo["dt"].as_str().is_some_and(|dt| dt.starts_with("20")));
+    assert!(
+        written
+            .iter()
+            .any(|(topic, _)| topic == "eventlogging_EventError"),
+        "{written:?}"
+    );
+    intake
+        .daemon
+        .terminate(Duration::from_secs(30))
+        .assert_success();
+}
+
+#[test]
+fn stream_configs_and_test_events_for_clients() {
+    let intake = start();
+    let all: Value =
+        serde_json::from_str(&get(&intake.address, "/v1/stream-configs").body).unwrap();
+    assert_eq!(all["streams"]["test.event"]["schema_title"], "test/event");
+    assert_eq!(
+        all["streams"]["eventlogging_Echo"]["topic_prefixes"],
+        Value::Null
+    );
+    assert!(
+        all["streams"]["/^beacon-processor\\.error\\..+/"].is_object(),
+        "{all}"
+    );
+    let some: Value = serde_json::from_str(
+        &get(
+            &intake.address,
+            "/v1/stream-configs?streams=test.event|beacon-processor.error.x|nope",
+        )
+        .body,
+    )
+    .unwrap();
+    let names: Vec<&String> = some["streams"].as_object().unwrap().keys().collect();
+    assert_eq!(names, ["beacon-processor.error.x", "test.event"]);
+    assert_eq!(
+        some["streams"]["beacon-processor.error.x"]["schema_title"],
+        "error"
+    );
+
+    let answer = get(&intake.address, "/v1/_test/events");
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    assert_eq!(answer.reason, "All 1 out of 1 events were accepted.");
+    assert!(outputs(&intake.out)
+        .iter()
+        .any(|(_, r)| r["test"] == "canary"));
+    intake
+        .daemon
+        .terminate(Duration::from_secs(30))
+        .assert_success();
 }

@@ -119,6 +119,9 @@ pub struct HttpInputConfig {
     /// `Access-Control-Allow-Origin` of every answer; `null` for no CORS headers.
     #[serde(default = "default_cors_origin")]
     pub cors_origin: Option<String>,
+    /// Events `GET /v1/_test/events` posts (canary/readiness checks); unset: no such route.
+    #[serde(default)]
+    pub test_events: Option<Vec<serde_json::Value>>,
 }
 
 fn default_intake_listen() -> String {

@@ -124,6 +124,8 @@ pub struct SourceContext {
     next_sequence: Arc<std::sync::atomic::AtomicU64>,
     /// Set when the sink commits the input offsets in its transactions (exactly-once delivery).
     pub transactions: Option<Arc<crate::kafka::TransactionLink>>,
+    /// The schemas and streams in use (the HTTP intake serves the stream configuration).
+    pub catalog: Option<Arc<crate::catalog::Catalog>>,
 }
 
 impl SourceContext {
@@ -144,7 +146,14 @@ impl SourceContext {
             stats: None,
             next_sequence: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             transactions: None,
+            catalog: None,
         }
+    }
+
+    /// Gives the source the catalog in use.
+    pub fn with_catalog(mut self, catalog: Arc<crate::catalog::Catalog>) -> Self {
+        self.catalog = Some(catalog);
+        self
     }
 
     /// Lets the source's offsets be committed by the sink's transactions through `link`.

@@ -22,6 +22,28 @@ pub struct StreamSettings {
     pub other: Map<String, Value>,
 }
 
+impl StreamSettings {
+    /// The settings as the configuration file states them.
+    pub fn to_json(&self) -> Value {
+        let mut map = self.other.clone();
+        if let Some(title) = &self.schema_title {
+            map.insert("schema_title".into(), Value::from(title.as_str()));
+        }
+        if self.unprefixed {
+            map.insert("topic_prefixes".into(), Value::Null);
+        }
+        if !self.message_key_fields.is_empty() {
+            let fields: Map<String, Value> = self
+                .message_key_fields
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                .collect();
+            map.insert("message_key_fields".into(), Value::Object(fields));
+        }
+        Value::Object(map)
+    }
+}
+
 /// A problem with a stream configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamConfigError {
@@ -94,6 +116,32 @@ impl StreamConfigs {
                 .find(|(regex, _)| regex.is_match(stream))
                 .map(|(_, settings)| settings)
         })
+    }
+
+    /// The configuration the way the EventStreamConfig API serves it to clients
+    /// (`{"streams": {...}}`): every entry by its key, or, given `names`, the settings each name
+    /// resolves to (names without settings left out).
+    pub fn to_json(&self, names: Option<&[&str]>) -> Value {
+        let mut streams = std::collections::BTreeMap::new();
+        match names {
+            Some(names) => {
+                for name in names {
+                    if let Some(settings) = self.lookup(name) {
+                        streams.insert((*name).to_owned(), settings.to_json());
+                    }
+                }
+            }
+            None => {
+                for settings in self
+                    .exact
+                    .values()
+                    .chain(self.patterns.iter().map(|(_, s)| s))
+                {
+                    streams.insert(settings.stream.clone(), settings.to_json());
+                }
+            }
+        }
+        serde_json::json!({ "streams": streams })
     }
 
     /// Number of entries (names and patterns).

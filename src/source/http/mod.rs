@@ -9,6 +9,7 @@
 //! decoded size, events per request, time to delivery. There is no way to read events back.
 
 mod answer;
+mod beacon_line;
 mod body;
 mod client_address;
 mod request_ack;
@@ -21,7 +22,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::ack::{AckReceiver, BatchPosition};
@@ -32,6 +33,7 @@ use crate::stats::Stats;
 
 use super::{SourceContext, SourceError};
 use answer::Answer;
+use beacon_line::{BeaconLines, BeaconRequest};
 use body::BodyLimits;
 use request_ack::RequestAck;
 
@@ -56,6 +58,10 @@ pub struct HttpIntakeSettings {
     pub trusted_proxies: Vec<IpAddr>,
     /// `Access-Control-Allow-Origin` of every answer (`None`: no CORS headers).
     pub cors_origin: Option<String>,
+    /// The line format `GET /beacon/event` requests are rendered in (the configured `format`).
+    pub line_format: String,
+    /// Events `GET /v1/_test/events` posts (that route exists only when they are set).
+    pub test_events: Option<Vec<serde_json::Value>>,
 }
 
 impl HttpIntakeSettings {
@@ -71,12 +77,15 @@ impl HttpIntakeSettings {
             delivery_timeout: Duration::from_secs(30),
             trusted_proxies: Vec::new(),
             cors_origin: Some("*".to_owned()),
+            line_format: crate::config::DEFAULT_FORMAT.to_owned(),
+            test_events: None,
         }
     }
 }
 
 struct Intake {
     ctx: SourceContext,
+    beacons: BeaconLines,
     settings: HttpIntakeSettings,
     cors: Option<HeaderValue>,
     stats: Option<Arc<Stats>>,
@@ -105,6 +114,10 @@ pub fn serve(ctx: &SourceContext, settings: &HttpIntakeSettings) -> Result<u64, 
         .and_then(|origin| HeaderValue::from_str(origin).ok());
     let intake = Arc::new(Intake {
         ctx: ctx.clone(),
+        beacons: BeaconLines::new(
+            &settings.line_format,
+            gethostname::gethostname().to_string_lossy().into_owned(),
+        ),
         settings: settings.clone(),
         cors,
         stats: ctx.stats.clone(),
@@ -133,6 +146,11 @@ fn router(intake: Arc<Intake>, events: Arc<std::sync::atomic::AtomicU64>) -> Rou
             "/v1/events",
             post(post_events).options(preflight).fallback(not_found),
         )
+        .route("/v1/_test/events", get(test_events))
+        .route("/v1/stream-configs", get(stream_configs))
+        .route("/v1/stream-configs/{streams}", get(stream_configs))
+        .route("/beacon/event", get(beacon).options(preflight))
+        .route("/event.gif", get(beacon).options(preflight))
         .fallback(not_found)
         .with_state((intake, events))
 }
@@ -156,13 +174,9 @@ async fn post_events(State((intake, events)): IntakeState, request: Request<Body
     }
     let answer = handle(&intake, &events, request).await;
     if let Some(stats) = &stats {
-        let m = &stats.metrics;
-        m.http_in_flight.dec();
-        m.http_duration.observe(started.elapsed().as_secs_f64());
-        m.http_requests
-            .get_or_create(&vec![("status", answer.status.as_u16().to_string())])
-            .inc();
+        stats.metrics.http_in_flight.dec();
     }
+    count_answer(&intake, &answer, started);
     answer.into_response(intake.cors.as_ref())
 }
 
@@ -172,12 +186,7 @@ async fn handle(
     request: Request<Body>,
 ) -> Answer {
     let received = Clock::now();
-    // `?hasty=<any non-empty value>`: answered 202 before processing, as EventGate does.
-    let hasty = request.uri().query().is_some_and(|query| {
-        query
-            .split('&')
-            .any(|pair| pair.strip_prefix("hasty=").is_some_and(|v| !v.is_empty()))
-    });
+    let hasty = is_hasty(&request);
     let settings = &intake.settings;
     let peer = bounded_server::peer_of(&request);
     let (parts, body) = request.into_parts();
@@ -214,12 +223,45 @@ async fn handle(
         Ok(events) => events,
         Err(answer) => return answer,
     };
+    accept_events(
+        intake,
+        counted,
+        events,
+        &parts.headers,
+        peer,
+        received,
+        hasty,
+    )
+    .await
+}
+
+/// `?hasty=<any non-empty value>`: answered 202 before processing, as EventGate does.
+fn is_hasty<B>(request: &Request<B>) -> bool {
+    request.uri().query().is_some_and(|query| {
+        query
+            .split('&')
+            .any(|pair| pair.strip_prefix("hasty=").is_some_and(|v| !v.is_empty()))
+    })
+}
+
+/// Sends `events` (compact JSON each) into the pipeline as one batch and answers once it is
+/// delivered (or at once when `hasty`).
+async fn accept_events(
+    intake: &Intake,
+    counted: &std::sync::atomic::AtomicU64,
+    events: Vec<Vec<u8>>,
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+    received: Clock,
+    hasty: bool,
+) -> Answer {
+    let settings = &intake.settings;
     let count = events.len() as u64;
     counted.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
     let facts = Arc::new(IntakeRequest::new(
-        client_address::client_address(peer, &parts.headers, &settings.trusted_proxies),
-        header_text(&parts.headers, "user-agent"),
-        header_text(&parts.headers, "x-request-id")
+        client_address::client_address(peer, headers, &settings.trusted_proxies),
+        header_text(headers, "user-agent"),
+        header_text(headers, "x-request-id")
             .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string()),
         received,
     ));
@@ -279,6 +321,139 @@ async fn handle(
             ),
         ),
     }
+}
+
+/// `GET /v1/_test/events` (only with `input.test_events`): the configured test events through
+/// the same path as a POST of them.
+async fn test_events(State((intake, events)): IntakeState, request: Request<Body>) -> Response {
+    let started = Instant::now();
+    let answer = match &intake.settings.test_events {
+        None => Answer::problem(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "no test events are configured",
+        ),
+        Some(test) => {
+            let batch = test
+                .iter()
+                .map(|e| serde_json::to_vec(e).unwrap_or_default())
+                .collect();
+            let peer = bounded_server::peer_of(&request);
+            let hasty = is_hasty(&request);
+            accept_events(
+                &intake,
+                &events,
+                batch,
+                request.headers(),
+                peer,
+                Clock::now(),
+                hasty,
+            )
+            .await
+        }
+    };
+    count_answer(&intake, &answer, started);
+    answer.into_response(intake.cors.as_ref())
+}
+
+/// `GET /v1/stream-configs` (optionally `?streams=a|b`, or `/v1/stream-configs/a|b`): the
+/// loaded stream configuration for clients (sampling and other settings).
+async fn stream_configs(State((intake, _)): IntakeState, request: Request<Body>) -> Response {
+    let from_path = request
+        .uri()
+        .path()
+        .strip_prefix("/v1/stream-configs/")
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        });
+    let from_query = request.uri().query().and_then(|q| {
+        q.split('&').find_map(|pair| {
+            pair.strip_prefix("streams=").map(|v| {
+                percent_encoding::percent_decode_str(v)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+        })
+    });
+    let wanted = from_path.or(from_query).filter(|s| !s.is_empty());
+    let names: Option<Vec<&str>> = wanted.as_deref().map(|s| s.split('|').collect());
+    let snapshot = intake.ctx.catalog.as_ref().map(|c| c.snapshot());
+    let streams = snapshot.as_ref().and_then(|s| s.streams.as_ref());
+    let body = match streams {
+        Some(streams) => streams.to_json(names.as_deref()),
+        None => serde_json::json!({"streams": {}}),
+    };
+    let answer = Answer {
+        status: StatusCode::OK,
+        reason: "OK".into(),
+        body: Some(body),
+    };
+    answer.into_response(intake.cors.as_ref())
+}
+
+fn count_answer(intake: &Intake, answer: &Answer, started: Instant) {
+    if let Some(stats) = &intake.stats {
+        let m = &stats.metrics;
+        m.http_duration.observe(started.elapsed().as_secs_f64());
+        m.http_requests
+            .get_or_create(&vec![("status", answer.status.as_u16().to_string())])
+            .inc();
+    }
+}
+
+/// `GET /beacon/event?<percent-encoded JSON>;`: the line the CDN would have logged, into the
+/// pipeline; 204 with no body whatever the event (EventLogging clients were never told).
+async fn beacon(State((intake, events)): IntakeState, request: Request<Body>) -> Response {
+    let started = Instant::now();
+    let received = Clock::now();
+    let settings = &intake.settings;
+    let client_ip = client_address::client_address(
+        bounded_server::peer_of(&request),
+        request.headers(),
+        &settings.trusted_proxies,
+    );
+    let user_agent = header_text(request.headers(), "user-agent");
+    let at = received.iso();
+    let line = intake.beacons.render(&BeaconRequest {
+        query: request.uri().query().unwrap_or(""),
+        client_ip: &client_ip,
+        user_agent: user_agent.as_deref(),
+        received: at.get(..19).unwrap_or(&at),
+    });
+    let lost = intake
+        .stats
+        .as_ref()
+        .map(|s| s.metrics.http_hasty_lost.clone())
+        .unwrap_or_default();
+    let mut builder = intake.ctx.new_builder();
+    builder.push_line(line.as_bytes(), None);
+    let position = BatchPosition {
+        stream: 0,
+        start: 0,
+        end: 1,
+        lines: 1,
+    };
+    let batch = builder.finish(
+        Arc::clone(&intake.ctx.name),
+        Arc::new(RequestAck::hasty(1, lost)),
+        position,
+    );
+    let ctx = intake.ctx.clone();
+    let sent = tokio::task::spawn_blocking(move || ctx.send(batch)).await;
+    let answer = if matches!(sent, Ok(Ok(()))) {
+        events.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Answer::plain(StatusCode::NO_CONTENT, "No Content")
+    } else {
+        Answer::problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Shutting down",
+            "the service is stopping and took no event of this request",
+        )
+    };
+    count_answer(&intake, &answer, started);
+    answer.into_response(intake.cors.as_ref())
 }
 
 /// A header's value as text, cut to 400 characters like EventGate's.
