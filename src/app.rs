@@ -37,6 +37,8 @@ pub struct Assembled {
     pub output: SinkSpec,
     /// The HTTP server's address, if it is enabled.
     pub http_listen: Option<SocketAddr>,
+    /// The status server's connection cap and header timeout.
+    pub http_limits: crate::http::bounded_server::ConnectionLimits,
     /// The longest a graceful stop may take.
     pub shutdown_timeout: Duration,
 }
@@ -182,6 +184,11 @@ pub fn assemble(loaded: &LoadedConfig, daemon: bool) -> Result<Assembled, Config
         input,
         output,
         http_listen,
+        http_limits: crate::http::bounded_server::ConnectionLimits {
+            max_connections: file.http.max_connections.max(1),
+            header_timeout: Duration::from_millis(file.http.header_timeout_ms.max(1)),
+            drain_timeout: Duration::from_secs(1),
+        },
         shutdown_timeout: Duration::from_millis(file.pipeline.shutdown_timeout_ms),
     })
 }
@@ -610,6 +617,12 @@ fn http_intake_spec(
     positive("max_body_bytes", http.max_body_bytes as u64);
     positive("max_decoded_bytes", http.max_decoded_bytes as u64);
     positive("max_events_per_request", http.max_events_per_request as u64);
+    if !(http.rate_limit_per_second.is_finite() && http.rate_limit_per_second >= 0.0) {
+        problems.push(ConfigProblem::new(
+            "input.rate_limit_per_second",
+            "expected a number of requests per second, 0 or more (0: no limit)",
+        ));
+    }
     let mut trusted = Vec::new();
     for (index, proxy) in http.trusted_proxies.iter().enumerate() {
         match proxy.parse::<std::net::IpAddr>() {
@@ -647,5 +660,7 @@ fn http_intake_spec(
     settings.cors_origin = http.cors_origin.clone();
     settings.line_format = format.to_owned();
     settings.test_events = http.test_events.clone();
+    settings.rate_limit = (http.rate_limit_per_second > 0.0)
+        .then_some((http.rate_limit_per_second, http.rate_limit_burst.max(1)));
     Some(settings)
 }

@@ -55,6 +55,11 @@ struct Intake {
 }
 
 fn start() -> Intake {
+    start_with("")
+}
+
+/// [`start`] with `extra` appended to the `input:` section.
+fn start_with(extra: &str) -> Intake {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let config = dir.path().join("intake.yaml");
@@ -69,11 +74,13 @@ input:
   trusted_proxies: ["127.0.0.1"]
   test_events:
     - {{"$schema": "/test/event/1.0.0", "meta": {{"stream": "test.event"}}, "test": "canary"}}
-output:
+{extra}output:
   type: directory
   path: "{out}"
 http:
   listen: 127.0.0.1:0
+  max_connections: 4
+  header_timeout_ms: 500
 {schemas}"#,
             out = out.display(),
             schemas = common::repo_schemas_yaml(),
@@ -492,6 +499,62 @@ fn stream_configs_and_test_events_for_clients() {
     assert!(outputs(&intake.out)
         .iter()
         .any(|(_, r)| r["test"] == "canary"));
+    intake
+        .daemon
+        .terminate(Duration::from_secs(30))
+        .assert_success();
+}
+
+#[test]
+fn idle_connections_cannot_take_the_status_server_down() {
+    use std::io::Read;
+    let intake = start();
+    // Five times the status server's connection cap, each sending nothing.
+    let idle: Vec<std::net::TcpStream> = (0..20)
+        .map(|_| std::net::TcpStream::connect(&intake.status).unwrap())
+        .collect();
+    let health = get(&intake.status, "/healthz");
+    assert_eq!(health.status, 200);
+    // The ones it served were closed after the header timeout, not held open.
+    let mut first = &idle[0];
+    first
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    assert!(
+        matches!(first.read(&mut buf), Ok(0)),
+        "an idle connection stayed open"
+    );
+    intake
+        .daemon
+        .terminate(Duration::from_secs(30))
+        .assert_success();
+}
+
+#[test]
+fn a_client_over_its_rate_is_answered_429_with_retry_after() {
+    let intake = start_with("  rate_limit_per_second: 0.5\n  rate_limit_burst: 2\n");
+    let body = event(json!("limited")).to_string();
+    let statuses: Vec<Response> = (0..3)
+        .map(|_| {
+            post(
+                &intake.address,
+                &[("Content-Type", "application/json")],
+                body.as_bytes(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses[0].status, 201);
+    assert_eq!(statuses[1].status, 201);
+    assert_eq!(statuses[2].status, 429);
+    assert!(
+        statuses[2].headers.contains("retry-after: 2"),
+        "{}",
+        statuses[2].headers
+    );
+    // The legacy endpoint counts against the same budget.
+    let beacon = request(&intake.address, "GET", "/beacon/event?x;", &[], b"");
+    assert_eq!(beacon.status, 429);
     intake
         .daemon
         .terminate(Duration::from_secs(30))

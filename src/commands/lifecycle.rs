@@ -29,10 +29,13 @@ pub fn install_signal_handlers(stop: &Arc<AtomicBool>) -> Result<(), CommandErro
 /// Starts the HTTP server if an address is configured.
 pub fn start_http(
     listen: Option<SocketAddr>,
+    limits: crate::http::bounded_server::ConnectionLimits,
     stats: &Arc<Stats>,
 ) -> Result<Option<HttpServer>, CommandError> {
     listen
-        .map(|address| HttpServer::start(address, Arc::clone(stats)).map_err(CommandError::Other))
+        .map(|address| {
+            HttpServer::start(address, limits, Arc::clone(stats)).map_err(CommandError::Other)
+        })
         .transpose()
 }
 

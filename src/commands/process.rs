@@ -63,7 +63,7 @@ pub fn process(cli: &Cli, args: &ProcessArgs) -> Result<(), CommandError> {
     }
 
     let stats = Arc::new(Stats::default());
-    let _http = start_http(assembled.http_listen, &stats)?;
+    let _http = start_http(assembled.http_listen, assembled.http_limits, &stats)?;
     let _watchdog = Watchdog::start(Arc::clone(&stop), assembled.shutdown_timeout);
     let progress = Progress::start(&stats);
     let started = Instant::now();

@@ -122,6 +122,16 @@ pub struct HttpInputConfig {
     /// Events `GET /v1/_test/events` posts (canary/readiness checks); unset: no such route.
     #[serde(default)]
     pub test_events: Option<Vec<serde_json::Value>>,
+    /// Requests per second per client address (0: no limit); over it, 429 with Retry-After.
+    #[serde(default)]
+    pub rate_limit_per_second: f64,
+    /// Requests a client address may send at once before the rate applies.
+    #[serde(default = "default_rate_limit_burst")]
+    pub rate_limit_burst: u32,
+}
+
+fn default_rate_limit_burst() -> u32 {
+    100
 }
 
 fn default_intake_listen() -> String {
@@ -516,12 +526,32 @@ fn default_drain_timeout_ms() -> u64 {
 }
 
 /// The HTTP server: status page, metrics, health.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// `host:port` to listen on (`127.0.0.1:9102`); absent or null: no server.
     #[serde(default)]
     pub listen: Option<String>,
+    /// Connections served at once; more wait in the kernel's accept queue.
+    #[serde(default = "default_status_max_connections")]
+    pub max_connections: usize,
+    /// Time for a request's headers to arrive; also closes idle keep-alive connections.
+    #[serde(default = "default_header_timeout_ms")]
+    pub header_timeout_ms: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: None,
+            max_connections: default_status_max_connections(),
+            header_timeout_ms: default_header_timeout_ms(),
+        }
+    }
+}
+
+fn default_status_max_connections() -> usize {
+    64
 }
 
 fn default_batch_lines() -> usize {

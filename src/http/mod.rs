@@ -1,6 +1,8 @@
 //! The HTTP server (axum, on its own thread and single-threaded tokio runtime): the status page
 //! at `/`, its data at `/api/status`, Prometheus metrics at `/metrics`, `/healthz` and `/ready`.
-//! It binds to loopback unless configured otherwise.
+//! It binds to loopback unless configured otherwise, and serves a bounded number of connections
+//! with a header timeout ([`bounded_server`]): idle clients cannot exhaust the process's file
+//! descriptors.
 
 pub mod bounded_server;
 
@@ -28,7 +30,11 @@ pub struct HttpServer {
 
 impl HttpServer {
     /// Binds `listen` and serves `stats` until dropped.
-    pub fn start(listen: SocketAddr, stats: Arc<Stats>) -> Result<Self, String> {
+    pub fn start(
+        listen: SocketAddr,
+        limits: bounded_server::ConnectionLimits,
+        stats: Arc<Stats>,
+    ) -> Result<Self, String> {
         let listener = std::net::TcpListener::bind(listen)
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -56,14 +62,10 @@ impl HttpServer {
                             return;
                         }
                     };
-                    let served = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = stopped.await;
-                        })
-                        .await;
-                    if let Err(e) = served {
-                        tracing::error!("HTTP server failed: {e}");
-                    }
+                    let stop = async {
+                        let _ = stopped.await;
+                    };
+                    bounded_server::serve(listener, app, limits, stop).await;
                 });
             })
             .map_err(|e| format!("cannot start the HTTP thread: {e}"))?;

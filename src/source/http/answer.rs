@@ -21,6 +21,8 @@ pub struct Answer {
     pub reason: String,
     /// The JSON body, if any.
     pub body: Option<Value>,
+    /// `Retry-After` seconds (429).
+    pub retry_after: Option<u64>,
 }
 
 impl Answer {
@@ -30,6 +32,7 @@ impl Answer {
             status,
             reason: reason.into(),
             body: None,
+            retry_after: None,
         }
     }
 
@@ -41,6 +44,7 @@ impl Answer {
             status,
             reason: detail.clone(),
             body: Some(json!({"status": status.as_u16(), "title": title, "detail": detail})),
+            retry_after: None,
         }
     }
 
@@ -79,6 +83,7 @@ impl Answer {
                 status: StatusCode::BAD_REQUEST,
                 reason: format!("{i} out of {total} events were invalid and not accepted."),
                 body: Some(json!({"invalid": invalid})),
+                retry_after: None,
             };
         }
         let body = Some(json!({"invalid": invalid, "error": errored}));
@@ -89,6 +94,7 @@ impl Answer {
                     "{accepted} out of {total} events were accepted, but {failed} failed ({i} invalid and {e} errored)."
                 ),
                 body,
+                retry_after: None,
             }
         } else {
             Answer {
@@ -97,6 +103,7 @@ impl Answer {
                     "{failed} out of {total} events had failures and were not accepted. ({i} invalid and {e} errored)."
                 ),
                 body,
+                retry_after: None,
             }
         }
     }
@@ -116,6 +123,11 @@ impl Answer {
             );
         }
         decorate(response.headers_mut(), cors_origin);
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         // A reason phrase is written as is: keep it to visible ASCII.
         let reason: String = self
             .reason

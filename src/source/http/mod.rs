@@ -12,6 +12,7 @@ mod answer;
 mod beacon_line;
 mod body;
 mod client_address;
+mod rate_limit;
 mod request_ack;
 
 use std::net::{IpAddr, SocketAddr};
@@ -35,6 +36,7 @@ use super::{SourceContext, SourceError};
 use answer::Answer;
 use beacon_line::{BeaconLines, BeaconRequest};
 use body::BodyLimits;
+use rate_limit::RateLimit;
 use request_ack::RequestAck;
 
 /// Settings of the HTTP intake.
@@ -62,6 +64,8 @@ pub struct HttpIntakeSettings {
     pub line_format: String,
     /// Events `GET /v1/_test/events` posts (that route exists only when they are set).
     pub test_events: Option<Vec<serde_json::Value>>,
+    /// Requests per second and burst per client address (`None`: no limit).
+    pub rate_limit: Option<(f64, u32)>,
 }
 
 impl HttpIntakeSettings {
@@ -79,12 +83,14 @@ impl HttpIntakeSettings {
             cors_origin: Some("*".to_owned()),
             line_format: crate::config::DEFAULT_FORMAT.to_owned(),
             test_events: None,
+            rate_limit: None,
         }
     }
 }
 
 struct Intake {
     ctx: SourceContext,
+    rate_limit: Option<RateLimit>,
     beacons: BeaconLines,
     settings: HttpIntakeSettings,
     cors: Option<HeaderValue>,
@@ -114,6 +120,9 @@ pub fn serve(ctx: &SourceContext, settings: &HttpIntakeSettings) -> Result<u64, 
         .and_then(|origin| HeaderValue::from_str(origin).ok());
     let intake = Arc::new(Intake {
         ctx: ctx.clone(),
+        rate_limit: settings
+            .rate_limit
+            .map(|(per_second, burst)| RateLimit::new(per_second, burst)),
         beacons: BeaconLines::new(
             &settings.line_format,
             gethostname::gethostname().to_string_lossy().into_owned(),
@@ -189,6 +198,9 @@ async fn handle(
     let hasty = is_hasty(&request);
     let settings = &intake.settings;
     let peer = bounded_server::peer_of(&request);
+    if let Err(answer) = within_rate(intake, peer, request.headers()) {
+        return answer;
+    }
     let (parts, body) = request.into_parts();
     let bytes = match tokio::time::timeout(
         settings.body_timeout,
@@ -389,8 +401,31 @@ async fn stream_configs(State((intake, _)): IntakeState, request: Request<Body>)
         status: StatusCode::OK,
         reason: "OK".into(),
         body: Some(body),
+        retry_after: None,
     };
     answer.into_response(intake.cors.as_ref())
+}
+
+/// The rate limit of the request's client address: `Err` is the 429 answer.
+fn within_rate(
+    intake: &Intake,
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+) -> Result<(), Answer> {
+    let Some(limit) = &intake.rate_limit else {
+        return Ok(());
+    };
+    let client = client_address::client_address(peer, headers, &intake.settings.trusted_proxies);
+    limit.check(&client, Instant::now()).map_err(|wait| {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let mut answer = Answer::problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests",
+            format!("too many requests from {client}; retry after {seconds} s"),
+        );
+        answer.retry_after = Some(seconds.max(1));
+        answer
+    })
 }
 
 fn count_answer(intake: &Intake, answer: &Answer, started: Instant) {
@@ -414,6 +449,14 @@ async fn beacon(State((intake, events)): IntakeState, request: Request<Body>) ->
         request.headers(),
         &settings.trusted_proxies,
     );
+    if let Err(answer) = within_rate(
+        &intake,
+        bounded_server::peer_of(&request),
+        request.headers(),
+    ) {
+        count_answer(&intake, &answer, started);
+        return answer.into_response(intake.cors.as_ref());
+    }
     let user_agent = header_text(request.headers(), "user-agent");
     let at = received.iso();
     let line = intake.beacons.render(&BeaconRequest {
