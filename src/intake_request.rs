@@ -28,6 +28,9 @@ pub enum Verdict {
         event: Value,
         /// What went wrong.
         message: String,
+        /// The service's fault, not the event's (a schema repository unreachable, a schema
+        /// that does not compile): sending again later may succeed.
+        server: bool,
     },
 }
 

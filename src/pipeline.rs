@@ -217,8 +217,19 @@ fn work(
             let _ = first_line.set(Instant::now());
         }
         let clock = Clock::now();
-        if let Some(request) = batch.request().cloned() {
-            let records = worker.process_request(&request, batch.lines(), clock);
+        if !batch.requests().is_empty() {
+            let mut records = crate::record_batch::RecordBatch::with_capacity(batch.len(), 0);
+            {
+                let mut lines = batch.lines();
+                for (request, events) in batch.requests() {
+                    worker.process_request(
+                        request,
+                        lines.by_ref().take(*events),
+                        clock,
+                        &mut records,
+                    );
+                }
+            }
             let processed = ProcessedBatch {
                 source: Arc::clone(&batch.source),
                 records,

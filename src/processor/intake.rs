@@ -16,16 +16,16 @@ use super::event_platform::{Failure, Resolved};
 use super::{decode_line, Clock, Lookup, Worker};
 
 impl Worker<'_> {
-    /// Processes the events of `request`, one record per event in order, and records their
-    /// verdicts in the request.
+    /// Processes the events of `request` into `records`, one record per event in order, and
+    /// records their verdicts in the request.
     pub fn process_request<'l>(
         &mut self,
         request: &IntakeRequest,
         events: impl Iterator<Item = &'l [u8]>,
         clock: Clock,
-    ) -> RecordBatch {
+        records: &mut RecordBatch,
+    ) {
         let snapshot = self.processor.catalog.snapshot();
-        let mut records = RecordBatch::with_capacity(events.size_hint().0, 0);
         let mut verdicts = Vec::with_capacity(events.size_hint().0);
         for raw in events {
             let (record, verdict) = self.intake_event(&snapshot, request, raw, clock);
@@ -33,7 +33,6 @@ impl Worker<'_> {
             verdicts.push(verdict);
         }
         request.set_verdicts(verdicts);
-        records
     }
 
     fn intake_event(
@@ -157,10 +156,19 @@ fn verdict_of(record: &OutputRecord, original: Value) -> Verdict {
         .and_then(|raw| serde_json::from_str(raw).ok())
         .filter(Value::is_object)
         .unwrap_or(original);
-    if reason == "validation" {
-        Verdict::Invalid { event, message }
-    } else {
-        Verdict::Error { event, message }
+    match reason {
+        "validation" => Verdict::Invalid { event, message },
+        // The schema repository or the service's own schemas, not the event.
+        "schema_fetch" | "schema_invalid" => Verdict::Error {
+            event,
+            message,
+            server: true,
+        },
+        _ => Verdict::Error {
+            event,
+            message,
+            server: false,
+        },
     }
 }
 

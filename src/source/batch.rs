@@ -26,18 +26,19 @@ pub struct LineBatch {
     ends: Vec<usize>,
     overlong: Vec<OverlongLine>,
     ack: BatchAck,
-    request: Option<Arc<IntakeRequest>>,
+    requests: Vec<(Arc<IntakeRequest>, usize)>,
 }
 
 impl LineBatch {
-    /// The HTTP request the batch's "lines" (then JSON events) came in, if any.
-    pub fn request(&self) -> Option<&Arc<IntakeRequest>> {
-        self.request.as_ref()
+    /// HTTP intake: the requests whose events (JSON, one per "line") the batch holds, each
+    /// with its number of events, in order. Empty for a batch of raw lines.
+    pub fn requests(&self) -> &[(Arc<IntakeRequest>, usize)] {
+        &self.requests
     }
 
-    /// Marks the batch as the events of `request` (HTTP intake).
-    pub fn set_request(&mut self, request: Arc<IntakeRequest>) {
-        self.request = Some(request);
+    /// Marks the batch as the events of `requests` (each with its number of events, in order).
+    pub fn set_requests(&mut self, requests: Vec<(Arc<IntakeRequest>, usize)>) {
+        self.requests = requests;
     }
 
     /// The number of lines.
@@ -136,7 +137,7 @@ impl BatchBuilder {
             ends: self.ends,
             overlong: self.overlong,
             ack: BatchAck::new(receiver, position),
-            request: None,
+            requests: Vec::new(),
         }
     }
 }

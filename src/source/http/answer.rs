@@ -54,6 +54,7 @@ impl Answer {
         let total = verdicts.len();
         let mut invalid = Vec::new();
         let mut errored = Vec::new();
+        let mut server_fault = false;
         for verdict in verdicts {
             match verdict {
                 Verdict::Accepted => {}
@@ -62,11 +63,18 @@ impl Answer {
                     "event": event,
                     "context": {"errorsText": message},
                 })),
-                Verdict::Error { event, message } => errored.push(json!({
-                    "status": "error",
-                    "event": event,
-                    "context": {"message": message},
-                })),
+                Verdict::Error {
+                    event,
+                    message,
+                    server,
+                } => {
+                    server_fault |= server;
+                    errored.push(json!({
+                        "status": "error",
+                        "event": event,
+                        "context": {"message": message},
+                    }));
+                }
             }
         }
         let (i, e) = (invalid.len(), errored.len());
@@ -97,8 +105,16 @@ impl Answer {
                 retry_after: None,
             }
         } else {
+            // EventGate answers 500 whenever an event errored. Here only a fault of the
+            // service (a schema it cannot load) is a 5xx, which tells clients to retry; events
+            // that are at fault themselves (no `$schema`, an unknown stream, ...) get 400.
+            let status = if server_fault {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::BAD_REQUEST
+            };
             Answer {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
+                status,
                 reason: format!(
                     "{failed} out of {total} events had failures and were not accepted. ({i} invalid and {e} errored)."
                 ),
@@ -187,6 +203,7 @@ mod tests {
         Verdict::Error {
             event: json!({"b": 1}),
             message: "no $schema".into(),
+            server: false,
         }
     }
 
@@ -218,10 +235,17 @@ mod tests {
         assert_eq!(body["error"][0]["context"]["message"], "no $schema");
 
         let failed = Answer::for_verdicts(vec![invalid(), errored()]);
-        assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(failed.status, StatusCode::BAD_REQUEST);
         assert_eq!(
             failed.reason,
             "2 out of 2 events had failures and were not accepted. (1 invalid and 1 errored)."
         );
+        let unloadable = Verdict::Error {
+            event: json!({}),
+            message: "schema repository unreachable".into(),
+            server: true,
+        };
+        let failed = Answer::for_verdicts(vec![invalid(), unloadable]);
+        assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

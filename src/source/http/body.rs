@@ -39,7 +39,11 @@ pub fn events_of(
         "application/json" | "text/plain" | "application/reports+json"
     ) {
         // EventGate does not parse other types: their body is "empty" to it.
-        return Err(Answer::plain(StatusCode::BAD_REQUEST, EMPTY_BODY));
+        return Err(Answer::problem(
+            StatusCode::BAD_REQUEST,
+            "No events",
+            EMPTY_BODY,
+        ));
     }
     let encoding = headers
         .get(header::CONTENT_ENCODING)
@@ -63,7 +67,11 @@ pub fn events_of(
         }
     };
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(Answer::plain(StatusCode::BAD_REQUEST, EMPTY_BODY));
+        return Err(Answer::problem(
+            StatusCode::BAD_REQUEST,
+            "No events",
+            EMPTY_BODY,
+        ));
     }
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         Answer::problem(
@@ -88,7 +96,11 @@ pub fn events_of(
         }
     };
     if events.is_empty() {
-        return Err(Answer::plain(StatusCode::BAD_REQUEST, EMPTY_BODY));
+        return Err(Answer::problem(
+            StatusCode::BAD_REQUEST,
+            "No events",
+            EMPTY_BODY,
+        ));
     }
     if events.len() > limits.max_events {
         return Err(Answer::problem(

@@ -9,6 +9,7 @@
 //! decoded size, events per request, time to delivery. There is no way to read events back.
 
 mod answer;
+mod batcher;
 mod beacon_line;
 mod body;
 mod client_address;
@@ -26,7 +27,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::ack::{AckReceiver, BatchPosition};
+use crate::ack::AckReceiver;
 use crate::http::bounded_server::{self, ConnectionLimits};
 use crate::intake_request::IntakeRequest;
 use crate::processor::Clock;
@@ -90,6 +91,7 @@ impl HttpIntakeSettings {
 
 struct Intake {
     ctx: SourceContext,
+    queue: tokio::sync::mpsc::Sender<batcher::Pending>,
     rate_limit: Option<RateLimit>,
     beacons: BeaconLines,
     settings: HttpIntakeSettings,
@@ -118,8 +120,10 @@ pub fn serve(ctx: &SourceContext, settings: &HttpIntakeSettings) -> Result<u64, 
         .cors_origin
         .as_deref()
         .and_then(|origin| HeaderValue::from_str(origin).ok());
+    let (queue, batcher) = batcher::start(ctx.clone(), ctx.settings.batch_lines).map_err(error)?;
     let intake = Arc::new(Intake {
         ctx: ctx.clone(),
+        queue,
         rate_limit: settings
             .rate_limit
             .map(|(per_second, burst)| RateLimit::new(per_second, burst)),
@@ -146,6 +150,11 @@ pub fn serve(ctx: &SourceContext, settings: &HttpIntakeSettings) -> Result<u64, 
         Ok::<(), SourceError>(())
     })?;
     runtime.shutdown_timeout(Duration::from_secs(1));
+    // The last sender of the batcher's queue: the batcher ends once it has sent what waits.
+    drop(intake);
+    if batcher.join().is_err() {
+        tracing::error!("the HTTP intake's batcher thread panicked");
+    }
     Ok(events.load(std::sync::atomic::Ordering::Relaxed))
 }
 
@@ -288,21 +297,12 @@ async fn accept_events(
         let (ack, rx) = RequestAck::new();
         (Arc::new(ack), Some(rx))
     };
-    let mut builder = intake.ctx.new_builder();
-    for event in &events {
-        builder.push_line(event, None);
-    }
-    let position = BatchPosition {
-        stream: 0,
-        start: 0,
-        end: count,
-        lines: count,
+    let pending = batcher::Pending {
+        lines: events,
+        request: Some(Arc::clone(&facts)),
+        ack: receiver,
     };
-    let mut batch = builder.finish(Arc::clone(&intake.ctx.name), receiver, position);
-    batch.set_request(Arc::clone(&facts));
-    let ctx = intake.ctx.clone();
-    let sent = tokio::task::spawn_blocking(move || ctx.send(batch)).await;
-    if !matches!(sent, Ok(Ok(()))) {
+    if intake.queue.send(pending).await.is_err() {
         return Answer::problem(
             StatusCode::SERVICE_UNAVAILABLE,
             "Shutting down",
@@ -470,22 +470,12 @@ async fn beacon(State((intake, events)): IntakeState, request: Request<Body>) ->
         .as_ref()
         .map(|s| s.metrics.http_hasty_lost.clone())
         .unwrap_or_default();
-    let mut builder = intake.ctx.new_builder();
-    builder.push_line(line.as_bytes(), None);
-    let position = BatchPosition {
-        stream: 0,
-        start: 0,
-        end: 1,
-        lines: 1,
+    let pending = batcher::Pending {
+        lines: vec![line.into_bytes()],
+        request: None,
+        ack: Arc::new(RequestAck::hasty(1, lost)),
     };
-    let batch = builder.finish(
-        Arc::clone(&intake.ctx.name),
-        Arc::new(RequestAck::hasty(1, lost)),
-        position,
-    );
-    let ctx = intake.ctx.clone();
-    let sent = tokio::task::spawn_blocking(move || ctx.send(batch)).await;
-    let answer = if matches!(sent, Ok(Ok(()))) {
+    let answer = if intake.queue.send(pending).await.is_ok() {
         events.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Answer::plain(StatusCode::NO_CONTENT, "No Content")
     } else {
