@@ -117,9 +117,11 @@ rm -rf "$work/out"
 
 if [ "$broker" = kafka ]; then
     use_apache_kafka
+    # A small linger: every answer waits for its batch's delivery (README, "HTTP intake").
     run_sink kafka "output:
   type: kafka
-  brokers: \"$brokers\""
+  brokers: \"$brokers\"
+  linger_ms: 5"
 fi
 
 # Baseline of the same run: the log path's CPU per line (process to a directory).
