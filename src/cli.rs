@@ -102,6 +102,10 @@ pub struct ProcessArgs {
     /// Write one JSON-lines file per topic into this directory (overrides the configuration).
     #[arg(long, conflicts_with = "stdout")]
     pub out: Option<PathBuf>,
+    /// Add to the files already in the `--out` directory (without it, a directory holding
+    /// files is refused: a second run would double their records).
+    #[arg(long, requires = "out")]
+    pub append: bool,
     /// Write every event to standard output (overrides the configuration).
     #[arg(long, conflicts_with = "kafka")]
     pub stdout: bool,

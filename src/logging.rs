@@ -23,6 +23,9 @@ pub fn init(cli: &Cli, config: &LoggingConfig) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A closed standard error (`... 2>&1 | head -1`) must not stop the run: tracing's own
+        // report of a failed write would go to standard error with `eprintln!`, which panics.
+        .log_internal_errors(false)
         // Colours only on a terminal (and never with NO_COLOR): log files stay plain text.
         .with_ansi(
             std::io::IsTerminal::is_terminal(&std::io::stderr())

@@ -1,5 +1,6 @@
 //! The `beacon-processor` binary.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -25,7 +26,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("beacon-processor: {error}");
+            // Not eprintln!: a closed standard error must not turn an error into a panic.
+            let _ = writeln!(std::io::stderr(), "beacon-processor: {error}");
             ExitCode::from(error.exit_code())
         }
     }

@@ -102,6 +102,74 @@ fn process_counts_add_up_and_every_line_is_one_record() {
 }
 
 #[test]
+fn process_refuses_a_used_output_directory_unless_appending() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.log");
+    generate(binary(), 300, 5, &input, &[]);
+    let out_dir = tmp.path().join("out");
+    let process = |extra: &[&str]| {
+        binary()
+            .current_dir(repo())
+            .args(["process", "--out", out_dir.to_str().unwrap()])
+            .args(extra)
+            .arg(&input)
+            .output()
+            .unwrap()
+    };
+    assert!(process(&[]).status.success());
+    let again = process(&[]);
+    assert_eq!(again.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("the directory is not empty"), "{stderr}");
+    assert!(stderr.contains("--append"), "{stderr}");
+    assert_eq!(
+        read_outputs(&out_dir).len(),
+        300,
+        "the refused run wrote nothing"
+    );
+    assert!(process(&["--append"]).status.success());
+    assert_eq!(read_outputs(&out_dir).len(), 600);
+}
+
+#[test]
+fn closed_pipes_stop_cleanly_and_never_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.log");
+    generate(binary(), 20_000, 6, &input, &[]);
+    // Standard error closed: the run goes on and delivers everything.
+    let out_dir = tmp.path().join("out");
+    let mut child = binary()
+        .current_dir(repo())
+        .args(["process", "--out", out_dir.to_str().unwrap()])
+        .arg(&input)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(read_outputs(&out_dir).len(), 20_000);
+    // Standard output (the sink) closed by its reader: a clean stop, said once.
+    let mut child = binary()
+        .current_dir(repo())
+        .args(["process", "--stdout"])
+        .arg(&input)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("standard output was closed by its reader"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn process_reads_stdin_and_writes_stdout() {
     let line = "?%7B%22event%22%3A%7B%22articleId%22%3A1%7D%2C%22revision%22%3A13%2C%22schema%22%3A%22Generic%22%2C%22wiki%22%3A%22testwiki%22%7D;\tcp1.example\t7\t2020-01-01T00:00:00\t192.0.2.1\t\"curl/7.64.0\"\n";
     let mut child = binary()

@@ -3,6 +3,7 @@
 use crate::app;
 use crate::cli::{Cli, ConfigArg};
 use crate::config;
+use std::io::Write;
 
 use super::CommandError;
 
@@ -14,6 +15,10 @@ pub fn check_config(_cli: &Cli, args: &ConfigArg) -> Result<(), CommandError> {
         .unwrap_or_else(|| config::DEFAULT_CONFIG_PATH.into());
     let loaded = config::load(&path)?;
     app::assemble(&loaded, true)?;
-    println!("{}: configuration is valid", loaded.display_name());
+    let _ = writeln!(
+        std::io::stdout(),
+        "{}: configuration is valid",
+        loaded.display_name()
+    );
     Ok(())
 }

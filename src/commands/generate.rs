@@ -67,7 +67,11 @@ pub fn generate(args: &GenerateArgs) -> Result<(), CommandError> {
         let sent = producer
             .finish(Duration::from_secs(120))
             .map_err(|e| CommandError::Other(format!("producing to {}: {e}", args.topic)))?;
-        eprintln!("produced {sent} lines to {} at {brokers}", args.topic);
+        let _ = writeln!(
+            std::io::stderr(),
+            "produced {sent} lines to {} at {brokers}",
+            args.topic
+        );
         return Ok(());
     }
     match &args.output {

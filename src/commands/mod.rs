@@ -21,6 +21,8 @@ pub enum CommandError {
     Pipeline(PipelineError),
     /// Anything else (I/O of the generator, signal set-up, ...).
     Other(String),
+    /// Stopped by SIGINT or SIGTERM before the input's end (what was read was delivered).
+    Interrupted(String),
 }
 
 impl CommandError {
@@ -28,6 +30,8 @@ impl CommandError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CommandError::Config(_) => 2,
+            // 128 + SIGINT, as shells report a command stopped by Ctrl-C.
+            CommandError::Interrupted(_) => 130,
             _ => 1,
         }
     }
@@ -38,7 +42,7 @@ impl fmt::Display for CommandError {
         match self {
             CommandError::Config(e) => write!(f, "{e}"),
             CommandError::Pipeline(e) => write!(f, "{e}"),
-            CommandError::Other(e) => f.write_str(e),
+            CommandError::Other(e) | CommandError::Interrupted(e) => f.write_str(e),
         }
     }
 }

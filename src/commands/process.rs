@@ -39,6 +39,7 @@ pub fn process(cli: &Cli, args: &ProcessArgs) -> Result<(), CommandError> {
         _ => SourceSpec::FilesOnce(args.inputs.clone()),
     };
     if let Some(dir) = &args.out {
+        refuse_a_used_directory(dir, args.append)?;
         assembled.output = SinkSpec::Directory {
             path: dir.clone(),
             fsync: false,
@@ -67,20 +68,64 @@ pub fn process(cli: &Cli, args: &ProcessArgs) -> Result<(), CommandError> {
     let _watchdog = Watchdog::start(Arc::clone(&stop), assembled.shutdown_timeout);
     let progress = Progress::start(&stats);
     let started = Instant::now();
+    let stats_handle = Arc::clone(&stats);
     let result = pipeline::run(
         &assembled.input,
         assembled.source_settings,
         Arc::clone(&assembled.processor),
         &assembled.output,
         assembled.pipeline_settings,
-        stop,
+        Arc::clone(&stop),
         stats,
     );
     drop(progress);
-    let report = result?;
+    let report = match result {
+        Err(pipeline::PipelineError::Sink(e))
+            if matches!(assembled.output, SinkSpec::Stdout)
+                && e.error.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            // `process --stdout | head`: the reader has what it wanted. A clean stop.
+            let _ = writeln!(
+                std::io::stderr(),
+                "beacon-processor: standard output was closed by its reader; stopped \
+                 ({} lines read, {} records written before it closed)",
+                stats_handle.lines_read(),
+                stats_handle.lines_delivered()
+            );
+            return Ok(());
+        }
+        other => other?,
+    };
     let elapsed = started.elapsed().as_secs_f64();
     let summary = summary(&report, elapsed, &assembled.output);
     let _ = std::io::stderr().write_all(summary.as_bytes());
+    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(CommandError::Interrupted(format!(
+            "interrupted before the end of the input: {} lines read were all delivered; the \
+             rest was not read",
+            report.lines_read
+        )));
+    }
+    Ok(())
+}
+
+/// `--out DIR` without `--append`: DIR must not hold files already (the directory sink appends,
+/// so a second run into it would leave every record twice).
+fn refuse_a_used_directory(dir: &Path, append: bool) -> Result<(), CommandError> {
+    if append {
+        return Ok(());
+    }
+    let used = match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_some(),
+        Err(_) => false,
+    };
+    if used {
+        return Err(CommandError::Other(format!(
+            "--out {}: the directory is not empty; records would be added to its files (a \
+             second run doubles them). Choose an empty or new directory, or add --append",
+            dir.display()
+        )));
+    }
     Ok(())
 }
 
