@@ -1,10 +1,11 @@
 //! The directory sink: one JSON-lines file per topic, `<dir>/<topic>.jsonl`, appended to.
 //!
 //! Records are buffered per topic and written whole: a buffer is handed to the file only at a
-//! record boundary, so a crash cannot leave half a record followed by the next run's output. A
-//! file whose last line was torn anyway (a crash inside a write) gets a newline before anything
-//! is appended, so the torn line stays a line of its own; its batch was never acknowledged, so
-//! its record is written again after the restart.
+//! record boundary. A write that fails part-way (a full disk) is cut back off the file at once;
+//! and a file whose last line is torn anyway (a crash inside a write, or the cut failed too) is
+//! cut back to its last complete line when it is opened again, before anything is appended. No
+//! partial record survives: the batches of those bytes were never acknowledged, so their records
+//! are written again once the input is read again.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -25,6 +26,8 @@ struct TopicFile {
     path: PathBuf,
     file: File,
     buffer: Vec<u8>,
+    /// The file's length after the last complete write.
+    len: u64,
 }
 
 impl TopicFile {
@@ -38,42 +41,63 @@ impl TopicFile {
                 context: format!("cannot open {}", path.display()),
                 error,
             })?;
-        let torn = ends_without_newline(&mut file).map_err(|error| SinkError {
-            context: format!("cannot read the end of {}", path.display()),
+        let len = cut_torn_tail(&mut file, &path).map_err(|error| SinkError {
+            context: format!("cannot repair the end of {}", path.display()),
             error,
         })?;
-        let mut buffer = Vec::with_capacity(WRITE_BUFFER_BYTES);
-        if torn {
-            tracing::warn!(path = %path.display(), "output file ends with an unterminated line (torn by a crash); terminating it");
-            buffer.push(b'\n');
-        }
-        Ok(TopicFile { path, file, buffer })
+        Ok(TopicFile {
+            path,
+            file,
+            buffer: Vec::with_capacity(WRITE_BUFFER_BYTES),
+            len,
+        })
     }
 
     fn write_out(&mut self) -> Result<(), SinkError> {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        self.file
-            .write_all(&self.buffer)
-            .map_err(|error| SinkError {
+        if let Err(error) = self.file.write_all(&self.buffer) {
+            // Part of the buffer may be in the file: cut it off now (if that fails too, the
+            // next open does it).
+            if let Err(cut) = self.file.set_len(self.len) {
+                tracing::warn!(path = %self.path.display(), error = %cut, "cannot cut a partly written record off; it is cut when the file is opened again");
+            }
+            return Err(SinkError {
                 context: format!("writing {}", self.path.display()),
                 error,
-            })?;
+            });
+        }
+        self.len += self.buffer.len() as u64;
         self.buffer.clear();
         Ok(())
     }
 }
 
-fn ends_without_newline(file: &mut File) -> std::io::Result<bool> {
+/// Cuts a torn last line (bytes after the last newline) off `file`; returns the length left.
+fn cut_torn_tail(file: &mut File, path: &Path) -> std::io::Result<u64> {
     let len = file.metadata()?.len();
-    if len == 0 {
-        return Ok(false);
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    // Back from the end to the last newline.
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let piece = chunk
+            .get_mut(..usize::try_from(end - start).unwrap_or(0))
+            .unwrap_or_default();
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(piece)?;
+        if let Some(at) = memchr::memrchr(b'\n', piece) {
+            end = start + at as u64 + 1;
+            break;
+        }
+        end = start;
     }
-    file.seek(SeekFrom::Start(len - 1))?;
-    let mut last = [0u8; 1];
-    file.read_exact(&mut last)?;
-    Ok(last[0] != b'\n')
+    if end < len {
+        tracing::warn!(path = %path.display(), bytes = len - end, "output file ends with a partial record (a crash or a failed write); cutting it off: its records are written again");
+        file.set_len(end)?;
+    }
+    Ok(end)
 }
 
 /// Writes each topic's records to its own file in one directory.
@@ -184,7 +208,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_torn_last_line_is_terminated_before_appending() {
+    fn a_torn_last_line_is_cut_off_before_appending() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.jsonl");
         std::fs::write(&path, "{\"a\":1}\n{\"tor").unwrap();
@@ -193,11 +217,16 @@ mod tests {
         file.write_out().unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
-            "{\"a\":1}\n{\"tor\n{\"b\":2}\n"
+            "{\"a\":1}\n{\"b\":2}\n"
         );
 
         let mut again = TopicFile::open(path.clone()).unwrap();
-        assert!(again.buffer.is_empty(), "a complete file needs no repair");
+        assert_eq!(again.len, 16, "a complete file is left as it is");
         again.write_out().unwrap();
+
+        // Only a partial record: nothing is left.
+        std::fs::write(&path, "{\"partial").unwrap();
+        assert_eq!(TopicFile::open(path.clone()).unwrap().len, 0);
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
     }
 }
