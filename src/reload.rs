@@ -59,6 +59,24 @@ fn restart_only_changes(running: &ConfigFile, new: &ConfigFile) -> Vec<&'static 
     if running.pipeline != new.pipeline {
         changed.push("pipeline");
     }
+    if running.delivery != new.delivery {
+        changed.push("delivery");
+    }
+    if running.limits != new.limits {
+        changed.push("limits");
+    }
+    if running.user_agent != new.user_agent {
+        changed.push("user_agent");
+    }
+    if running.http != new.http {
+        changed.push("http");
+    }
+    if running.logging != new.logging {
+        changed.push("logging");
+    }
+    if running.reload != new.reload {
+        changed.push("reload");
+    }
     if running.streams.topic_prefix != new.streams.topic_prefix
         || running.streams.error_stream != new.streams.error_stream
         || running.streams.emitter_id != new.streams.emitter_id
@@ -107,4 +125,28 @@ pub fn spawn(
                 }
             }
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_section_a_reload_cannot_apply_is_named() {
+        let running = LoadedConfig::defaults().file;
+        assert!(restart_only_changes(&running, &running).is_empty());
+        let mut new = running.clone();
+        new.limits.max_line_bytes += 1;
+        new.logging.level = "debug".into();
+        new.http.max_connections += 1;
+        new.user_agent.max_length += 1;
+        new.reload.interval_s += 1;
+        let changed = restart_only_changes(&running, &new);
+        for section in ["limits", "logging", "http", "user_agent", "reload"] {
+            assert!(
+                changed.contains(&section),
+                "{section} missing from {changed:?}"
+            );
+        }
+    }
 }

@@ -314,3 +314,45 @@ fn check_config_reports_every_problem_with_file_and_key() {
     let out = run_ok(binary().args(["check-config", "--config", good.to_str().unwrap()]));
     assert!(String::from_utf8_lossy(&out.stdout).contains("configuration is valid"));
 }
+
+#[test]
+fn silent_mistakes_are_said() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A followed glob that matches nothing: valid, with a warning.
+    let config = tmp.path().join("nomatch.yaml");
+    fs::write(
+        &config,
+        "input:\n  type: files\n  include: [\"nothing-here/*.log\"]\noutput:\n  type: directory\n  path: out\n",
+    )
+    .unwrap();
+    let out = run_ok(binary().args(["check-config", "--config", config.to_str().unwrap()]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("warning: input.include matches no file now"),
+        "{stdout}"
+    );
+    // `process` away from the repository, without configuration or schemas.
+    let mut child = binary()
+        .current_dir(tmp.path())
+        .args(["process", "--stdout"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no schema is loaded"), "{stderr}");
+    // `generate` away from the repository says where it looked.
+    let out = binary()
+        .current_dir(tmp.path())
+        .args(["generate", "-n", "1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("run from the repository root or pass --schemas"),
+        "{stderr}"
+    );
+}

@@ -24,8 +24,20 @@ const WEIGHTS: &[(&str, u32)] = &[
 /// Writes the generated lines to the output file or standard output.
 pub fn generate(args: &GenerateArgs) -> Result<(), CommandError> {
     let source = LegacyDirSource::load(&args.schemas).map_err(|e| {
+        // The default is relative to the working directory: say where that was.
+        let hint = if args.schemas.is_relative() {
+            let cwd = std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_else(|_| "the working directory".into());
+            format!(
+                " (relative to {cwd}; run from the repository root or pass --schemas DIR, a \
+                 legacy schema directory)"
+            )
+        } else {
+            String::new()
+        };
         CommandError::Other(format!(
-            "cannot load schemas from {}: {e}",
+            "cannot load schemas from {}{hint}: {e}",
             args.schemas.display()
         ))
     })?;

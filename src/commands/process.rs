@@ -29,8 +29,19 @@ pub fn process(cli: &Cli, args: &ProcessArgs) -> Result<(), CommandError> {
         }
         None => LoadedConfig::defaults(),
     };
+    let without_config = args.config.config.is_none() && loaded.path.is_none();
     apply_overrides(&mut loaded, args);
     logging::init(cli, &loaded.file.logging);
+    if without_config && args.schemas.is_none() {
+        let cwd = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        tracing::warn!(
+            "no configuration: {} is not in {cwd} and neither --config nor --schemas was given, \
+             so no schema is loaded and every event will be an error (schema_unknown)",
+            config::DEFAULT_CONFIG_PATH
+        );
+    }
     let mut assembled = app::assemble(&loaded, false)?;
     assembled.input = match assembled.input {
         // A Kafka input is read to its end when no files are named.

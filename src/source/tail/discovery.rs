@@ -43,8 +43,10 @@ impl Discovery {
     }
 
     /// Every regular file (symbolic links followed) matching an include pattern and no exclude
-    /// pattern, sorted by path, each file (device and inode) once.
-    pub fn scan(&self) -> Vec<Found> {
+    /// pattern, sorted by path, each file (device and inode) once. `Err` when a directory could
+    /// not be listed (e.g. "too many open files"): the list would be incomplete, and a file
+    /// missing from it would look rotated away.
+    pub fn scan(&self) -> Result<Vec<Found>, String> {
         let mut found = Vec::new();
         for pattern in &self.include {
             let paths = match glob::glob(pattern) {
@@ -54,7 +56,19 @@ impl Discovery {
                     continue;
                 }
             };
-            for path in paths.flatten() {
+            for path in paths {
+                let path = match path {
+                    Ok(path) => path,
+                    // A directory that vanished while being listed is no failure.
+                    Err(e) if e.error().kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => {
+                        return Err(format!(
+                            "cannot list {} for {pattern}: {}",
+                            e.path().display(),
+                            e.error()
+                        ))
+                    }
+                };
                 if self.exclude.iter().any(|ex| ex.matches_path(&path)) {
                     continue;
                 }
@@ -73,7 +87,7 @@ impl Discovery {
         found.sort_by(|a, b| a.path.cmp(&b.path));
         let mut seen = HashSet::new();
         found.retain(|f| seen.insert(f.id));
-        found
+        Ok(found)
     }
 
     /// Directories to watch for notifications: for each include pattern, the deepest directory
@@ -134,6 +148,7 @@ mod tests {
         );
         let names: Vec<String> = discovery
             .scan()
+            .unwrap()
             .into_iter()
             .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
             .collect();

@@ -98,6 +98,8 @@ pub struct Tailer {
     skipped_copies: HashMap<FileId, u64>,
     /// Batches carry the checkpoint their delivery makes true (exactly-once file input).
     exactly_once: bool,
+    /// The last scan failure, reported once until scanning works again.
+    scan_error: Option<String>,
 }
 
 impl Tailer {
@@ -169,6 +171,7 @@ impl Tailer {
             unreadable: HashSet::new(),
             skipped_copies: HashMap::new(),
             exactly_once,
+            scan_error: None,
         })
     }
 
@@ -446,7 +449,24 @@ impl Tailer {
 
     /// Re-evaluates the patterns: renames, rotations away, new files.
     fn rescan(&mut self, ctx: &SourceContext) {
-        let found = self.discovery.scan();
+        let found = match self.discovery.scan() {
+            Ok(found) => found,
+            Err(error) => {
+                // Judging rotations on an incomplete list would take followed files for gone.
+                if self.scan_error.as_deref() != Some(error.as_str()) {
+                    tracing::error!(%error, "scanning for input files failed; the files being read are kept, new ones are found once scanning works again");
+                    self.scan_error = Some(error);
+                }
+                self.last_scan = Some(Instant::now());
+                return;
+            }
+        };
+        if self.scan_error.take().is_some() {
+            tracing::info!("scanning for input files works again");
+        }
+        if !self.scanned_once && found.is_empty() {
+            tracing::warn!(include = ?self.settings.include, "no file matches the include patterns yet; waiting for files to appear");
+        }
         self.wakeup.retry();
         let now = unix_now();
         let reading: HashSet<FileId> = self
