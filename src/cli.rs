@@ -40,7 +40,7 @@ pub enum Command {
     /// Generate realistic raw beacon lines for the schemas of a legacy schema directory.
     Generate(GenerateArgs),
     /// Check a configuration file and report every problem found.
-    CheckConfig(ConfigArg),
+    CheckConfig(CheckConfigArgs),
     /// Development Kafka broker: librdkafka's mock cluster on loopback. Prints
     /// `bootstrap.servers=<address>` and runs until SIGTERM/SIGINT; SIGUSR1 takes the brokers
     /// down, SIGUSR2 brings them back (outage tests).
@@ -67,6 +67,20 @@ pub struct ConfigArg {
     /// Configuration file [default: config/beacon-processor.yaml].
     #[arg(long, short = 'c')]
     pub config: Option<PathBuf>,
+}
+
+/// Arguments of `check-config`.
+#[derive(Debug, Args)]
+pub struct CheckConfigArgs {
+    /// The configuration file (like `--config`) [default: config/beacon-processor.yaml].
+    #[arg(value_name = "FILE", conflicts_with = "config")]
+    pub file: Option<PathBuf>,
+    /// The configuration file.
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Also connect to the Kafka brokers and resolve the input globs, as `run` would.
+    #[arg(long)]
+    pub probe: bool,
 }
 
 /// Arguments of `run`.

@@ -284,16 +284,16 @@ fn check_config_reports_every_problem_with_file_and_key() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let name = config.display().to_string();
-    for key in [
-        "format",
-        "routing.valid_topic",
-        "routing.error_topic",
-        "schemas.legacy_dirs[0]",
-        "pipeline.batch_lines",
+    for (line, key) in [
+        (1, "format"),
+        (3, "routing.valid_topic"),
+        (4, "routing.error_topic"),
+        (6, "schemas.legacy_dirs[0]"),
+        (8, "pipeline.batch_lines"),
     ] {
         assert!(
-            stderr.contains(&format!("{name}: key `{key}`")),
-            "missing {key}:\n{stderr}"
+            stderr.contains(&format!("{name}:{line}: key `{key}`")),
+            "missing {key} at line {line}:\n{stderr}"
         );
     }
     assert!(stderr.contains("5 configuration problems"), "{stderr}");
@@ -309,6 +309,38 @@ fn check_config_reports_every_problem_with_file_and_key() {
         stderr.contains(&name) && stderr.contains("inptu"),
         "{stderr}"
     );
+    assert!(stderr.contains("did you mean `input`?"), "{stderr}");
+
+    // The file as an argument (like `promtool check`), and a summary of what was loaded.
+    fs::write(
+        &config,
+        "input:\n  type: stdin\noutput:\n  type: directory\n  path: out\n",
+    )
+    .unwrap();
+    let out = run_ok(binary().args(["check-config", config.to_str().unwrap()]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("configuration is valid"), "{stdout}");
+    assert!(stdout.contains("input:   standard input"), "{stdout}");
+    assert!(stdout.contains("output:  directory"), "{stdout}");
+    assert!(stdout.contains("schemas: none"), "{stdout}");
+
+    // An empty file is refused; --schemas problems name the flag.
+    fs::write(&config, "\n# nothing yet\n").unwrap();
+    let out = binary()
+        .args(["check-config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the configuration file is empty"));
+    let out = binary()
+        .current_dir(tmp.path())
+        .args(["process", "--stdout", "--schemas", "/nope"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--schemas /nope:"), "{stderr}");
+    assert!(!stderr.contains("legacy_dirs"), "{stderr}");
 
     let good = repo().join("config/beacon-processor.yaml");
     let out = run_ok(binary().args(["check-config", "--config", good.to_str().unwrap()]));

@@ -1,39 +1,113 @@
-//! `beacon-processor check-config`: load and assemble everything, start nothing.
+//! `beacon-processor check-config [FILE]`: load and assemble everything, start nothing; report
+//! every problem, or what was loaded. `--probe` also asks the Kafka brokers and resolves the
+//! input globs.
 
-use crate::app;
-use crate::cli::{Cli, ConfigArg};
-use crate::config;
 use std::io::Write;
+
+use crate::app::{self, Assembled};
+use crate::cli::{CheckConfigArgs, Cli};
+use crate::config;
+use crate::sink::SinkSpec;
+use crate::source::SourceSpec;
 
 use super::CommandError;
 
-/// Reports every problem of the configuration, or that it is fine.
-pub fn check_config(_cli: &Cli, args: &ConfigArg) -> Result<(), CommandError> {
+/// Reports every problem of the configuration, or that it is fine and what it holds.
+pub fn check_config(_cli: &Cli, args: &CheckConfigArgs) -> Result<(), CommandError> {
     let path = args
-        .config
+        .file
         .clone()
+        .or_else(|| args.config.config.clone())
         .unwrap_or_else(|| config::DEFAULT_CONFIG_PATH.into());
     let loaded = config::load(&path)?;
     let assembled = app::assemble(&loaded, true)?;
+    let name = loaded.display_name();
     let mut out = std::io::stdout();
     // Valid, but worth knowing before `run` sits waiting.
-    if let crate::source::SourceSpec::FilesTail(tail) = &assembled.input {
+    if let SourceSpec::FilesTail(tail) = &assembled.input {
         let matched = tail
             .include
             .iter()
             .filter_map(|pattern| glob::glob(pattern).ok())
             .flat_map(|paths| paths.flatten())
-            .any(|path| path.is_file());
-        if !matched {
+            .filter(|path| path.is_file())
+            .count();
+        if matched == 0 {
             let _ = writeln!(
                 out,
-                "{}: warning: input.include matches no file now ({}); `run` will wait for files \
-                 to appear",
-                loaded.display_name(),
+                "{name}: warning: input.include matches no file now ({}); `run` will wait for \
+                 files to appear",
                 tail.include.join(", ")
             );
+        } else if args.probe {
+            let _ = writeln!(out, "{name}: probe: input.include matches {matched} files");
         }
     }
-    let _ = writeln!(out, "{}: configuration is valid", loaded.display_name());
+    if args.probe {
+        for (role, brokers) in clusters(&assembled) {
+            crate::kafka::probe(brokers, crate::kafka::PROBE_TIMEOUT)
+                .map_err(|e| CommandError::Other(format!("{name}: {role}: {e}")))?;
+            let _ = writeln!(out, "{name}: probe: {role} brokers {brokers} answer");
+        }
+    }
+    let _ = writeln!(out, "{name}: configuration is valid");
+    let _ = write!(out, "{}", summary(&assembled));
     Ok(())
+}
+
+/// The Kafka clusters the configuration talks to, by role.
+fn clusters(assembled: &Assembled) -> Vec<(&'static str, &str)> {
+    let mut clusters = Vec::new();
+    if let SourceSpec::Kafka(kafka) = &assembled.input {
+        clusters.push(("input", kafka.brokers.as_str()));
+    }
+    if let SinkSpec::Kafka(kafka) = &assembled.output {
+        clusters.push(("output", kafka.brokers.as_str()));
+    }
+    clusters
+}
+
+/// What was loaded, a line each.
+fn summary(assembled: &Assembled) -> String {
+    let input = match &assembled.input {
+        SourceSpec::Stdin => "standard input".to_owned(),
+        SourceSpec::FilesOnce(paths) => format!("{} files, read once", paths.len()),
+        SourceSpec::FilesTail(tail) => format!(
+            "files followed: {} (checkpoints in {})",
+            tail.include.join(", "),
+            tail.data_dir.display()
+        ),
+        SourceSpec::Kafka(kafka) => format!(
+            "Kafka {} topics {} as group {}",
+            kafka.brokers,
+            kafka.topics.join(", "),
+            kafka.group_id
+        ),
+        SourceSpec::Http(http) => format!("HTTP intake on {}", http.listen),
+    };
+    let output = match &assembled.output {
+        SinkSpec::Directory { path, .. } => format!("directory {}", path.display()),
+        SinkSpec::Stdout => "standard output".to_owned(),
+        SinkSpec::Kafka(kafka) => match &kafka.transactions {
+            Some(t) => format!(
+                "Kafka {} in transactions (exactly once, transactional.id {})",
+                kafka.brokers, t.transactional_id
+            ),
+            None => format!("Kafka {} (at least once)", kafka.brokers),
+        },
+    };
+    let catalog = assembled.processor.catalog().snapshot();
+    let streams = catalog.streams.as_ref().map_or(0, |s| s.len());
+    format!(
+        "  input:   {input}\n  output:  {output}\n  schemas: {}\n  streams: {streams} configured\n  workers: {}\n",
+        {
+            let sources = catalog.registry.source_descriptions();
+            if sources.is_empty() {
+                "none (every event will be schema_unknown)".to_owned()
+            } else {
+                sources.join("; ")
+            }
+        },
+        assembled.pipeline_settings.worker_count()
+    )
 }

@@ -42,7 +42,19 @@ pub fn process(cli: &Cli, args: &ProcessArgs) -> Result<(), CommandError> {
             config::DEFAULT_CONFIG_PATH
         );
     }
-    let mut assembled = app::assemble(&loaded, false)?;
+    let mut assembled = app::assemble(&loaded, false).map_err(|mut error| {
+        // A problem with the directory given by --schemas is the flag's, not a YAML key's.
+        if let Some(dir) = &args.schemas {
+            for problem in &mut error.problems {
+                if problem.key.starts_with("schemas.legacy_dirs") {
+                    problem.key = String::new();
+                    problem.line = None;
+                    problem.message = format!("--schemas {}: {}", dir.display(), problem.message);
+                }
+            }
+        }
+        error
+    })?;
     assembled.input = match assembled.input {
         // A Kafka input is read to its end when no files are named.
         SourceSpec::Kafka(kafka) if args.inputs.is_empty() => SourceSpec::Kafka(kafka),

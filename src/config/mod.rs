@@ -21,6 +21,8 @@ pub struct ConfigProblem {
     pub key: String,
     /// What is wrong and what was expected.
     pub message: String,
+    /// The (1-based) line of the file it is at, when known.
+    pub line: Option<usize>,
 }
 
 impl ConfigProblem {
@@ -29,6 +31,7 @@ impl ConfigProblem {
         ConfigProblem {
             key: key.into(),
             message: message.into(),
+            line: None,
         }
     }
 }
@@ -62,14 +65,14 @@ impl fmt::Display for ConfigError {
         let plural = if count == 1 { "" } else { "s" };
         write!(f, "{}: {count} configuration problem{plural}", self.file)?;
         for problem in &self.problems {
+            let at = match problem.line {
+                Some(line) => format!("{}:{line}", self.file),
+                None => self.file.clone(),
+            };
             if problem.key.is_empty() {
-                write!(f, "\n  {}: {}", self.file, problem.message)?;
+                write!(f, "\n  {at}: {}", problem.message)?;
             } else {
-                write!(
-                    f,
-                    "\n  {}: key `{}`: {}",
-                    self.file, problem.key, problem.message
-                )?;
+                write!(f, "\n  {at}: key `{}`: {}", problem.key, problem.message)?;
             }
         }
         Ok(())
@@ -87,6 +90,8 @@ pub struct LoadedConfig {
     pub base_dir: PathBuf,
     /// The parsed content.
     pub file: ConfigFile,
+    /// The file's text (to find the line of a key in reports).
+    pub text: String,
 }
 
 impl LoadedConfig {
@@ -112,6 +117,7 @@ impl LoadedConfig {
                 http: HttpConfig::default(),
                 logging: LoggingConfig::default(),
             },
+            text: String::new(),
         }
     }
 
@@ -149,7 +155,12 @@ impl LoadedConfig {
     }
 
     /// An error about this configuration.
-    pub fn error(&self, problems: Vec<ConfigProblem>) -> ConfigError {
+    pub fn error(&self, mut problems: Vec<ConfigProblem>) -> ConfigError {
+        for problem in &mut problems {
+            if problem.line.is_none() && !problem.key.is_empty() {
+                problem.line = line_of_key(&self.text, &problem.key);
+            }
+        }
         ConfigError {
             file: self.display_name(),
             problems,
@@ -157,7 +168,8 @@ impl LoadedConfig {
     }
 }
 
-/// Reads and parses a configuration file.
+/// Reads and parses a configuration file. An empty file is refused: it is almost always a
+/// mistake (a wrong path, a truncated copy), and built-in defaults would run without schemas.
 pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -167,16 +179,40 @@ pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
             format!("cannot read the configuration file: {e}"),
         )
     })?;
+    if text.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#') || l == "---"
+    }) {
+        return Err(ConfigError::single(
+            &name,
+            "",
+            "the configuration file is empty: expected a YAML mapping with at least `input` and \
+             `output` (config/beacon-processor.yaml documents every key)",
+        ));
+    }
     parse(&text, path)
 }
 
-/// Parses configuration text as if read from `path`.
+/// Parses configuration text as if read from `path`. Every top-level section is checked on its
+/// own, so that one run reports a problem in each section that has one, at its key and line.
 pub fn parse(text: &str, path: &Path) -> Result<LoadedConfig, ConfigError> {
     let name = path.display().to_string();
     let file: ConfigFile = if text.trim().is_empty() {
         LoadedConfig::defaults().file
     } else {
-        serde_saphyr::from_str(text).map_err(|e| parse_error(&name, text, &e))?
+        match serde_saphyr::from_str(text) {
+            Ok(file) => file,
+            Err(first) => {
+                let mut problems: Vec<ConfigProblem> = section_problems(text);
+                if problems.is_empty() {
+                    problems.push(parse_problem(text, &first));
+                }
+                return Err(ConfigError {
+                    file: name,
+                    problems,
+                });
+            }
+        }
     };
     let base_dir = path
         .parent()
@@ -186,20 +222,170 @@ pub fn parse(text: &str, path: &Path) -> Result<LoadedConfig, ConfigError> {
         path: Some(path.to_path_buf()),
         base_dir,
         file,
+        text: text.to_owned(),
     })
 }
 
-fn parse_error(file: &str, text: &str, error: &serde_saphyr::Error) -> ConfigError {
+/// The problems of each top-level section parsed alone (the other sections' lines blanked, so
+/// line numbers stay those of the file), in file order.
+fn section_problems(text: &str) -> Vec<ConfigProblem> {
+    let lines: Vec<&str> = text.lines().collect();
+    // Start line index of each top-level entry.
+    let starts: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| {
+            !l.starts_with(' ') && !l.starts_with('\t') && !l.starts_with('#') && l.contains(':')
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let mut problems = Vec::new();
+    for (n, &start) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).copied().unwrap_or(lines.len());
+        let masked: String = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| if (start..end).contains(&i) { *l } else { "" })
+            .collect::<Vec<_>>()
+            .join("\n");
+        if let Err(e) = serde_saphyr::from_str::<ConfigFile>(&masked) {
+            problems.push(parse_problem(text, &e));
+        }
+    }
+    problems
+}
+
+fn parse_problem(text: &str, error: &serde_saphyr::Error) -> ConfigProblem {
     let rendered = error.to_string();
     // The first line says what and where; the rest is a source snippet.
     let first = rendered.lines().next().unwrap_or_default();
     let message = first.strip_prefix("error: ").unwrap_or(first).to_owned();
-    let key = error
+    let line = error
         .location()
         .and_then(|l| usize::try_from(l.line()).ok())
-        .map(|line| key_path_at(text, line))
-        .unwrap_or_default();
-    ConfigError::single(file, key, message)
+        .filter(|&line| line > 0);
+    // Inside an internally tagged section (`input: {type: ...}`) the parser reports the
+    // section's first line: find the line holding the offending value instead.
+    let line = line.map(|line| line_of_value(text, line, &message).unwrap_or(line));
+    let key = line.map(|line| key_path_at(text, line)).unwrap_or_default();
+    ConfigProblem {
+        key,
+        message: with_suggestion(message),
+        line,
+    }
+}
+
+/// The line, in the block starting at (1-based) `line`, whose value is the one `message`
+/// quotes (`invalid value: integer `-5``, `invalid type: string "x"`).
+fn line_of_value(text: &str, line: usize, message: &str) -> Option<usize> {
+    let quoted = message
+        .split_once("invalid value: ")
+        .or_else(|| message.split_once("invalid type: "))?
+        .1;
+    let value = match quoted.split_once('`') {
+        Some((_, rest)) => rest.split('`').next()?,
+        None => quoted.split('"').nth(1)?,
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let start = line.checked_sub(1)?;
+    for (offset, raw) in lines.iter().enumerate().skip(start + 1) {
+        if !raw.starts_with(' ') && !raw.trim().is_empty() && !raw.starts_with('#') {
+            break;
+        }
+        let written = raw
+            .split_once(':')
+            .map(|(_, v)| v.trim().trim_matches('"').trim_matches('\''));
+        if written == Some(value) {
+            return Some(offset + 1);
+        }
+    }
+    None
+}
+
+/// Adds "did you mean `x`?" to serde's `unknown field `y`, expected one of ...` messages.
+fn with_suggestion(message: String) -> String {
+    let Some(rest) = message.split("unknown field `").nth(1) else {
+        return message;
+    };
+    let Some((unknown, expected)) = rest.split_once('`') else {
+        return message;
+    };
+    let list = expected
+        .split_once("expected one of ")
+        .map_or(expected, |(_, list)| list);
+    let candidates: Vec<&str> = list
+        .split(',')
+        .map(|c| c.trim().trim_matches('`'))
+        .filter(|c| !c.is_empty())
+        .collect();
+    let nearest = candidates
+        .iter()
+        .map(|c| (edit_distance(unknown, c), *c))
+        .min()
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3));
+    match nearest {
+        Some((_, c)) => format!("{message} (did you mean `{c}`?)"),
+        None => message,
+    }
+}
+
+/// Levenshtein distance (keys are short).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row.first().copied().unwrap_or(0);
+        if let Some(first) = row.first_mut() {
+            *first = i + 1;
+        }
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            let above = row.get(j + 1).copied().unwrap_or(usize::MAX);
+            let left = row.get(j).copied().unwrap_or(usize::MAX);
+            let value = (previous + cost).min(above + 1).min(left + 1);
+            previous = above;
+            if let Some(cell) = row.get_mut(j + 1) {
+                *cell = value;
+            }
+        }
+    }
+    row.last().copied().unwrap_or(0)
+}
+
+/// The (1-based) line of the entry at dotted `key` (`input.include[2]` looks for `include`
+/// inside `input`), when it is written in block style.
+pub fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    let parts: Vec<&str> = key
+        .split('.')
+        .map(|p| p.split('[').next().unwrap_or(p))
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut depth = 0;
+    let mut parent_indent: Option<usize> = None;
+    let mut found = None;
+    for (index, raw) in text.lines().enumerate() {
+        let Some(part) = parts.get(depth) else {
+            break;
+        };
+        let content = raw.trim_start();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let indent = raw.len() - content.len();
+        if parent_indent.is_some_and(|p| indent <= p) {
+            // Left the parent's block without finding the key.
+            return found;
+        }
+        let entry = content
+            .split_once(':')
+            .map(|(k, _)| k.trim().trim_matches('"'));
+        if entry == Some(*part) {
+            found = Some(index + 1);
+            depth += 1;
+            parent_indent = Some(indent);
+        }
+    }
+    found
 }
 
 /// The dotted key path of the YAML mapping entry on (1-based) `line`, found from indentation:
@@ -245,6 +431,63 @@ mod tests {
         assert_eq!(key_path_at(text, 6), "input.type");
         assert_eq!(key_path_at(text, 8), "input.include");
         assert_eq!(key_path_at(text, 99), "");
+    }
+
+    #[test]
+    fn every_section_with_a_problem_is_reported_at_its_key_and_line() {
+        let text = "pipeline:\n  workers: many\ninput:\n  type: files\n  include: [\"a\"]\n  poll_interval_ms: -5\nlimits:\n  max_line_bytes: lots\n";
+        let err = parse(text, Path::new("x.yaml")).unwrap_err();
+        let found: Vec<(&str, Option<usize>)> = err
+            .problems
+            .iter()
+            .map(|p| (p.key.as_str(), p.line))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("pipeline.workers", Some(2)),
+                ("input.poll_interval_ms", Some(6)),
+                ("limits.max_line_bytes", Some(8)),
+            ],
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("x.yaml:6: key `input.poll_interval_ms`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_key_gets_the_nearest_valid_one() {
+        let err = parse("pipeline:\n  wrokers: 2\n", Path::new("x.yaml")).unwrap_err();
+        assert!(err.to_string().contains("did you mean `workers`?"), "{err}");
+        let err = parse("pipeline:\n  zzzzzzzz: 2\n", Path::new("x.yaml")).unwrap_err();
+        assert!(!err.to_string().contains("did you mean"), "{err}");
+    }
+
+    #[test]
+    fn lines_of_keys() {
+        let text =
+            "input:\n  type: files\n  include:\n    - a\noutput:\n  type: kafka\n  brokers: x\n";
+        assert_eq!(line_of_key(text, "input.include[0]"), Some(3));
+        assert_eq!(line_of_key(text, "output.brokers"), Some(7));
+        assert_eq!(line_of_key(text, "output"), Some(5));
+        // Not written: its parent's line.
+        assert_eq!(line_of_key(text, "input.brokers"), Some(1));
+        assert_eq!(line_of_key(text, "logging"), None);
+    }
+
+    #[test]
+    fn an_empty_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.yaml");
+        std::fs::write(&path, "# nothing\n\n").unwrap();
+        let err = load(&path).unwrap_err();
+        assert!(
+            err.to_string().contains("the configuration file is empty"),
+            "{err}"
+        );
     }
 
     #[test]
