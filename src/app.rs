@@ -664,3 +664,55 @@ fn http_intake_spec(
         .then_some((http.rate_limit_per_second, http.rate_limit_burst.max(1)));
     Some(settings)
 }
+
+impl Assembled {
+    /// What the configuration sets up, as (what, value) pairs: the input, the output, the
+    /// schema sources, the streams and the workers (for check-config and the start-up log).
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        let input = match &self.input {
+            SourceSpec::Stdin => "standard input".to_owned(),
+            SourceSpec::FilesOnce(paths) => format!("{} files, read once", paths.len()),
+            SourceSpec::FilesTail(tail) => format!(
+                "files followed: {} (checkpoints in {})",
+                tail.include.join(", "),
+                tail.data_dir.display()
+            ),
+            SourceSpec::Kafka(kafka) => format!(
+                "Kafka {} topics {} as group {}",
+                kafka.brokers,
+                kafka.topics.join(", "),
+                kafka.group_id
+            ),
+            SourceSpec::Http(http) => format!(
+                "HTTP intake on {} (at most {} connections, {} bytes and {} events per request)",
+                http.listen, http.connections.max_connections, http.max_body_bytes, http.max_events
+            ),
+        };
+        let output = match &self.output {
+            SinkSpec::Directory { path, .. } => format!("directory {}", path.display()),
+            SinkSpec::Stdout => "standard output".to_owned(),
+            SinkSpec::Kafka(kafka) => match &kafka.transactions {
+                Some(t) => format!(
+                    "Kafka {} in transactions (exactly once, transactional.id {})",
+                    kafka.brokers, t.transactional_id
+                ),
+                None => format!("Kafka {} (at least once)", kafka.brokers),
+            },
+        };
+        let catalog = self.processor.catalog().snapshot();
+        let sources = catalog.registry.source_descriptions();
+        let schemas = if sources.is_empty() {
+            "none (every event will be schema_unknown)".to_owned()
+        } else {
+            sources.join("; ")
+        };
+        let streams = catalog.streams.as_ref().map_or(0, |s| s.len());
+        vec![
+            ("input", input),
+            ("output", output),
+            ("schemas", schemas),
+            ("streams", format!("{streams} configured")),
+            ("workers", self.pipeline_settings.worker_count().to_string()),
+        ]
+    }
+}

@@ -51,7 +51,9 @@ pub fn check_config(_cli: &Cli, args: &CheckConfigArgs) -> Result<(), CommandErr
         }
     }
     let _ = writeln!(out, "{name}: configuration is valid");
-    let _ = write!(out, "{}", summary(&assembled));
+    for (what, value) in assembled.describe() {
+        let _ = writeln!(out, "  {:<8} {value}", format!("{what}:"));
+    }
     Ok(())
 }
 
@@ -65,49 +67,4 @@ fn clusters(assembled: &Assembled) -> Vec<(&'static str, &str)> {
         clusters.push(("output", kafka.brokers.as_str()));
     }
     clusters
-}
-
-/// What was loaded, a line each.
-fn summary(assembled: &Assembled) -> String {
-    let input = match &assembled.input {
-        SourceSpec::Stdin => "standard input".to_owned(),
-        SourceSpec::FilesOnce(paths) => format!("{} files, read once", paths.len()),
-        SourceSpec::FilesTail(tail) => format!(
-            "files followed: {} (checkpoints in {})",
-            tail.include.join(", "),
-            tail.data_dir.display()
-        ),
-        SourceSpec::Kafka(kafka) => format!(
-            "Kafka {} topics {} as group {}",
-            kafka.brokers,
-            kafka.topics.join(", "),
-            kafka.group_id
-        ),
-        SourceSpec::Http(http) => format!("HTTP intake on {}", http.listen),
-    };
-    let output = match &assembled.output {
-        SinkSpec::Directory { path, .. } => format!("directory {}", path.display()),
-        SinkSpec::Stdout => "standard output".to_owned(),
-        SinkSpec::Kafka(kafka) => match &kafka.transactions {
-            Some(t) => format!(
-                "Kafka {} in transactions (exactly once, transactional.id {})",
-                kafka.brokers, t.transactional_id
-            ),
-            None => format!("Kafka {} (at least once)", kafka.brokers),
-        },
-    };
-    let catalog = assembled.processor.catalog().snapshot();
-    let streams = catalog.streams.as_ref().map_or(0, |s| s.len());
-    format!(
-        "  input:   {input}\n  output:  {output}\n  schemas: {}\n  streams: {streams} configured\n  workers: {}\n",
-        {
-            let sources = catalog.registry.source_descriptions();
-            if sources.is_empty() {
-                "none (every event will be schema_unknown)".to_owned()
-            } else {
-                sources.join("; ")
-            }
-        },
-        assembled.pipeline_settings.worker_count()
-    )
 }

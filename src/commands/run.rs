@@ -40,7 +40,10 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<(), CommandError> {
     let stats = Arc::new(Stats::default());
     let _http = start_http(assembled.http_listen, assembled.http_limits, &stats)?;
     let watchdog = Watchdog::start(Arc::clone(&stop), assembled.shutdown_timeout);
-    tracing::info!(config = %loaded.display_name(), input = ?assembled.input, output = ?assembled.output, "beacon-processor running; SIGTERM or SIGINT stops it");
+    for (what, value) in assembled.describe() {
+        tracing::info!("{what}: {value}");
+    }
+    tracing::info!(config = %loaded.display_name(), "beacon-processor running; SIGTERM or SIGINT stops it");
     let reloader = reload::spawn(
         path.clone(),
         loaded.file.clone(),
