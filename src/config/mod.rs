@@ -190,7 +190,77 @@ pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
              `output` (config/beacon-processor.yaml documents every key)",
         ));
     }
+    let text =
+        interpolate(&text, |name| std::env::var(name).ok()).map_err(|problems| ConfigError {
+            file: name.clone(),
+            problems,
+        })?;
     parse(&text, path)
+}
+
+/// Replaces `${NAME}` by the environment variable `NAME` and `${NAME:-default}` by it or the
+/// default when it is unset or empty; `$${` writes a literal `${`. An unset variable without a
+/// default is a problem at its line.
+pub fn interpolate(
+    text: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<String, Vec<ConfigProblem>> {
+    let mut out = String::with_capacity(text.len());
+    let mut problems = Vec::new();
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let mut rest = line;
+        while let Some(at) = rest.find("${") {
+            if rest[..at].ends_with('$') {
+                // `$${`: a literal `${`.
+                out.push_str(&rest[..at - 1]);
+                out.push_str("${");
+                rest = &rest[at + 2..];
+                continue;
+            }
+            out.push_str(&rest[..at]);
+            let Some(end) = rest[at..].find('}') else {
+                problems.push(ConfigProblem {
+                    key: String::new(),
+                    message: "`${` without its closing `}` (write `$${` for a literal `${`)".into(),
+                    line: Some(index + 1),
+                });
+                out.push_str(&rest[at..]);
+                rest = "";
+                break;
+            };
+            let inner = &rest[at + 2..at + end];
+            let (name, default) = match inner.split_once(":-") {
+                Some((name, default)) => (name, Some(default)),
+                None => (inner, None),
+            };
+            let valid =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            match (valid, lookup(name).filter(|v| !v.is_empty()), default) {
+                (true, Some(value), _) => out.push_str(&value),
+                (true, None, Some(default)) => out.push_str(default),
+                (true, None, None) => problems.push(ConfigProblem {
+                    key: String::new(),
+                    message: format!(
+                        "the environment variable {name} is not set (use ${{{name}:-default}} \
+                         for a default)"
+                    ),
+                    line: Some(index + 1),
+                }),
+                (false, _, _) => problems.push(ConfigProblem {
+                    key: String::new(),
+                    message: format!("`${{{inner}}}`: expected an environment variable name (letters, digits, _)"),
+                    line: Some(index + 1),
+                }),
+            }
+            rest = &rest[at + end + 1..];
+        }
+        out.push_str(rest);
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
 }
 
 /// Parses configuration text as if read from `path`. Every top-level section is checked on its
@@ -476,6 +546,28 @@ mod tests {
         // Not written: its parent's line.
         assert_eq!(line_of_key(text, "input.brokers"), Some(1));
         assert_eq!(line_of_key(text, "logging"), None);
+    }
+
+    #[test]
+    fn environment_variables_are_interpolated() {
+        let env = |name: &str| match name {
+            "BROKERS" => Some("kafka1:9092".to_owned()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        };
+        assert_eq!(
+            interpolate(
+                "brokers: ${BROKERS}\ngroup: ${GROUP:-processors}\nx: ${EMPTY:-d} $${LITERAL}\n",
+                env
+            )
+            .unwrap(),
+            "brokers: kafka1:9092\ngroup: processors\nx: d ${LITERAL}\n"
+        );
+        let problems = interpolate("a: 1\nb: ${MISSING}\nc: ${bad-name}\n", env).unwrap_err();
+        assert_eq!(problems.len(), 2);
+        assert_eq!(problems[0].line, Some(2));
+        assert!(problems[0].message.contains("MISSING is not set"));
+        assert_eq!(problems[1].line, Some(3));
     }
 
     #[test]
