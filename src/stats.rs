@@ -37,6 +37,8 @@ pub struct Stats {
     kafka_brokers: Mutex<BTreeMap<&'static str, Option<usize>>>,
     error_log: LogLimiter,
     schema_cache_published: Mutex<(u64, u64)>,
+    /// HTTP intake answers by status, for the status page.
+    http_answers: Mutex<BTreeMap<u16, u64>>,
 }
 
 impl Default for Stats {
@@ -61,6 +63,7 @@ impl Default for Stats {
             kafka_brokers: Mutex::new(BTreeMap::new()),
             error_log: LogLimiter::new(Duration::from_secs(10)),
             schema_cache_published: Mutex::new((0, 0)),
+            http_answers: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -267,6 +270,21 @@ impl Stats {
         *published = (hits.max(published.0), misses.max(published.1));
     }
 
+    /// Counts an HTTP intake answer with `status`, given `seconds` after the request arrived.
+    pub fn record_http_answer(&self, status: u16, seconds: f64) {
+        self.metrics.http_duration.observe(seconds);
+        self.metrics
+            .http_requests
+            .get_or_create(&vec![("status", status.to_string())])
+            .inc();
+        *self
+            .http_answers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(status)
+            .or_default() += 1;
+    }
+
     /// The status page's JSON.
     pub fn status_json(&self) -> Value {
         let totals = self.snapshot();
@@ -291,6 +309,23 @@ impl Stats {
             .collect();
         if let (Value::Object(fields), false) = (&mut status, brokers.is_empty()) {
             fields.insert("kafka_brokers_up".to_owned(), Value::Object(brokers));
+        }
+        if let (Value::Object(fields), "http") = (&mut status, source) {
+            let answers: serde_json::Map<String, Value> = self
+                .http_answers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .map(|(status, count)| (status.to_string(), Value::from(*count)))
+                .collect();
+            fields.insert(
+                "http".to_owned(),
+                serde_json::json!({
+                    "answers": answers,
+                    "in_flight": self.metrics.http_in_flight.get(),
+                    "hasty_events_lost": self.metrics.http_hasty_lost.get(),
+                }),
+            );
         }
         status
     }

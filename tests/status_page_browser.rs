@@ -644,3 +644,55 @@ fn dom_helpers_read_ids_tables_and_escapes() {
         " INFO status page at http://127.0.0.1:1/"
     );
 }
+
+#[test]
+fn status_page_in_chromium_shows_the_http_intake_answers() {
+    if !browser_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let config = tmp.path().join("intake.yaml");
+    fs::write(
+        &config,
+        format!(
+            "input:\n  type: http\n  listen: 127.0.0.1:0\noutput:\n  type: directory\n  path: \"{out}\"\n{schemas}",
+            out = tmp.path().join("out").display(),
+            schemas = common::repo_schemas_yaml(),
+        ),
+    )
+    .expect("write the config");
+    let mut daemon = start_daemon(&config, tmp.path().join("daemon.log"));
+    let url = status_page_url(&mut daemon);
+    let pattern = Regex::new(r"HTTP intake listening \(POST /v1/events\) address=([0-9.:]+)")
+        .expect("valid regex");
+    let intake = daemon.wait_for_log("the intake's address", PATIENCE, POLL, |log| {
+        Some(
+            pattern
+                .captures(&strip_ansi(log))?
+                .get(1)?
+                .as_str()
+                .to_string(),
+        )
+    });
+    let valid = r#"{"$schema": "/test/event/1.0.0", "meta": {"stream": "test.event"}}"#;
+    let json = [("Content-Type", "application/json")];
+    for _ in 0..3 {
+        let answer = http::request(&intake, "POST", "/v1/events", &json, valid.as_bytes());
+        assert_eq!(answer.status, 201, "{}", answer.body);
+    }
+    let answer = http::request(&intake, "POST", "/v1/events", &json, b"[]");
+    assert_eq!(answer.status, 400);
+    let status = api_status(authority(&url));
+    assert_eq!(status["http"]["answers"]["201"], 3, "{status}");
+    assert_eq!(status["http"]["answers"]["400"], 1, "{status}");
+
+    let dom = dump_dom(&url, &tmp.path().join("profile"));
+    let rows = table_rows(&dom, "http-answers", "status");
+    assert_eq!(cell_integer(&rows["201"], "requests", "201"), 3, "{rows:?}");
+    assert_eq!(cell_integer(&rows["400"], "requests", "400"), 1, "{rows:?}");
+    assert!(
+        text_by_id(&dom, "http-detail").contains("in flight 0"),
+        "{dom}"
+    );
+    daemon.terminate(Duration::from_secs(30)).assert_success();
+}

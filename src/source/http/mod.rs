@@ -430,11 +430,7 @@ fn within_rate(
 
 fn count_answer(intake: &Intake, answer: &Answer, started: Instant) {
     if let Some(stats) = &intake.stats {
-        let m = &stats.metrics;
-        m.http_duration.observe(started.elapsed().as_secs_f64());
-        m.http_requests
-            .get_or_create(&vec![("status", answer.status.as_u16().to_string())])
-            .inc();
+        stats.record_http_answer(answer.status.as_u16(), started.elapsed().as_secs_f64());
     }
 }
 
