@@ -95,6 +95,19 @@ pub struct RunArgs {
     /// beacon-processor).
     #[arg(long, value_name = "BROKERS")]
     pub kafka: Option<String>,
+    /// The consumer group of the Kafka input (overrides `input.group_id`).
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// A raw topic of the Kafka input (repeatable; overrides `input.topics`).
+    #[arg(long = "topic", value_name = "TOPIC")]
+    pub topics: Vec<String>,
+    /// The line format (overrides `format`).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// A librdkafka property for both Kafka clients, `KEY=VALUE` (repeatable); prefix the key
+    /// with `consumer.` or `producer.` for one of them (e.g. `-X producer.acks=all`).
+    #[arg(short = 'X', value_name = "KEY=VALUE")]
+    pub kafka_options: Vec<String>,
     /// Serve the status page, /metrics, /healthz and /ready on this address (overrides
     /// `http.listen`; port 0 picks a free port).
     #[arg(long, value_name = "ADDR")]

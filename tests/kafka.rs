@@ -755,11 +755,11 @@ logging:
     let mut daemon = Daemon::start(&config, dir.path().join("f1.log"));
     for round in 2..=4 {
         let before = committed_outputs(&brokers, &names);
-        wait_until(
+        daemon.wait_for(
             "more records committed",
-            Duration::from_secs(60),
+            Duration::from_secs(90),
             Duration::from_millis(500),
-            || committed_outputs(&brokers, &names) > before,
+            || (committed_outputs(&brokers, &names) > before).then_some(()),
         );
         daemon.kill_9();
         daemon = Daemon::start(&config, dir.path().join(format!("f{round}.log")));
@@ -1251,4 +1251,74 @@ fn generic_line(seq: u32, dt: &str, title: &str) -> String {
     format!(
         "?%7B%22event%22%3A%7B%22articleId%22%3A1%2C%22articleTitle%22%3A%22{title}%22%7D%2C%22revision%22%3A13%2C%22schema%22%3A%22Generic%22%2C%22wiki%22%3A%22testwiki%22%7D;\tcp1.example\t{seq}\t{dt}\t192.0.2.1\t\"curl/7.64.0\""
     )
+}
+
+#[test]
+fn run_flags_name_the_group_topics_format_and_librdkafka_options() {
+    let brokers = shared_brokers();
+    let names = Names::new("run-flags");
+    names.create(&brokers, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("flags.yaml");
+    fs::write(
+        &config,
+        format!(
+            "input:\n  type: stdin\noutput:\n  type: directory\n  path: out\n{routing}{schemas}http:\n  listen: null\n",
+            routing = names.routing_yaml(),
+            schemas = common::repo_schemas_yaml(),
+        ),
+    )
+    .unwrap();
+    let group = names.group();
+    let raw = names.raw();
+    let mut daemon = Daemon::spawn(
+        common::binary().args([
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--kafka",
+            &brokers,
+            "--group",
+            &group,
+            "--topic",
+            &raw,
+            "--format",
+            "%q %{recvFrom}s %{seqId}d %D %{ip}i %u",
+            "-X",
+            "producer.acks=all",
+            "-X",
+            "consumer.session.timeout.ms=6000",
+        ]),
+        dir.path().join("flags.log"),
+    );
+    // A new group starting at the earliest record: the whole retention is read, and it says so.
+    daemon.wait_for_log(
+        "the no-committed-offsets warning",
+        Duration::from_secs(60),
+        POLL,
+        |log| {
+            log.contains("the group has no committed offsets")
+                .then_some(())
+        },
+    );
+    let log = daemon.log();
+    assert!(
+        log.contains(&format!(
+            "input: Kafka {brokers} topics {raw} as group {group}"
+        )),
+        "{log}"
+    );
+    assert!(daemon.terminate(STOP).status.success());
+
+    let out = Command::new(BIN)
+        .args(["run", "--config", config.to_str().unwrap(), "-X", "acks"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-X acks: expected KEY=VALUE"));
+    let out = Command::new(BIN)
+        .args(["run", "--config", config.to_str().unwrap(), "--group", "g"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--group needs a Kafka input"));
 }

@@ -34,6 +34,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<(), CommandError> {
     if let Some(listen) = &args.http {
         loaded.file.http.listen = Some(listen.clone());
     }
+    apply_flags(&mut loaded.file, args)?;
     logging::init(cli, &loaded.file.logging);
     let assembled = app::assemble(&loaded, true)?;
 
@@ -75,6 +76,63 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<(), CommandError> {
         acknowledged = report.lines_acknowledged,
         "stopped after draining"
     );
+    Ok(())
+}
+
+/// `--group`, `--topic`, `--format` and `-X KEY=VALUE` over the configuration.
+fn apply_flags(file: &mut ConfigFile, args: &RunArgs) -> Result<(), CommandError> {
+    if let Some(format) = &args.format {
+        file.format = format.clone();
+    }
+    let kafka_input = |file: &mut ConfigFile, flag: &str| -> Result<(), CommandError> {
+        match &file.input {
+            InputConfig::Kafka(_) => Ok(()),
+            _ => Err(CommandError::Other(format!(
+                "{flag} needs a Kafka input (`input.type: kafka` or --kafka BROKERS)"
+            ))),
+        }
+    };
+    if let Some(group) = &args.group {
+        kafka_input(file, "--group")?;
+        if let InputConfig::Kafka(input) = &mut file.input {
+            input.group_id = group.clone();
+        }
+    }
+    if !args.topics.is_empty() {
+        kafka_input(file, "--topic")?;
+        if let InputConfig::Kafka(input) = &mut file.input {
+            input.topics = args.topics.clone();
+        }
+    }
+    for option in &args.kafka_options {
+        let Some((key, value)) = option.split_once('=').filter(|(k, _)| !k.trim().is_empty())
+        else {
+            return Err(CommandError::Other(format!(
+                "-X {option}: expected KEY=VALUE, a librdkafka property"
+            )));
+        };
+        let value = crate::config::OptionValue::Text(value.to_owned());
+        let (consumer, producer, key) = match key.trim() {
+            k if k.starts_with("consumer.") => (true, false, &k["consumer.".len()..]),
+            k if k.starts_with("producer.") => (false, true, &k["producer.".len()..]),
+            k => (true, true, k),
+        };
+        let mut applied = false;
+        if let (true, InputConfig::Kafka(input)) = (consumer, &mut file.input) {
+            input.options.insert(key.to_owned(), value.clone());
+            applied = true;
+        }
+        if let (true, OutputConfig::Kafka(output)) = (producer, &mut file.output) {
+            output.options.insert(key.to_owned(), value);
+            applied = true;
+        }
+        if !applied {
+            return Err(CommandError::Other(format!(
+                "-X {option}: no Kafka client of this run takes it (the input or output is not \
+                 Kafka)"
+            )));
+        }
+    }
     Ok(())
 }
 

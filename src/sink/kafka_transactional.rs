@@ -230,12 +230,25 @@ impl TransactionalKafkaSink {
             .create_with_context(context)
             .map_err(|e| kafka_error("creating the producer", e.to_string()))?;
         let call_timeout = settings.flush_timeout.max(Duration::from_secs(10));
-        producer.init_transactions(call_timeout).map_err(|e| {
-            kafka_error(
-                "starting transactions",
-                format!("{e} (transactional.id {})", transactions.transactional_id),
-            )
-        })?;
+        // A killed predecessor's open transaction must be aborted by the broker first; until
+        // then the call fails with a retriable error (CONCURRENT_TRANSACTIONS, a timeout).
+        let deadline = Instant::now() + transactions.timeout * 2 + Duration::from_secs(10);
+        loop {
+            match producer.init_transactions(call_timeout) {
+                Ok(()) => break,
+                Err(e) => {
+                    let retriable = matches!(classify_txn(&e), TxnFailure::Retry(_));
+                    if !retriable || Instant::now() >= deadline || stop.load(Ordering::Relaxed) {
+                        return Err(kafka_error(
+                            "starting transactions",
+                            format!("{e} (transactional.id {})", transactions.transactional_id),
+                        ));
+                    }
+                    tracing::warn!(error = %e, "starting transactions: trying again");
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
         if let Some(topic) = &transactions.checkpoint_topic {
             // After init_transactions: an earlier instance's open transaction is aborted, so
             // what is read is the last checkpoint committed with records.

@@ -191,6 +191,11 @@ struct SourceConsumerContext {
     logging: LoggingContext,
     shared: Arc<Shared>,
     stats: Option<Arc<Stats>>,
+    /// The group, and whether partitions without committed offsets start at the earliest
+    /// record (then a warning says the whole retention is read).
+    group: String,
+    from_earliest: bool,
+    warned_no_offsets: std::sync::atomic::AtomicBool,
 }
 
 impl ClientContext for SourceConsumerContext {
@@ -247,6 +252,7 @@ impl ConsumerContext for SourceConsumerContext {
             }
             Rebalance::Assign(list) => {
                 tracing::info!(partitions = list.count(), "partitions assigned");
+                self.warn_without_offsets(consumer, list);
                 if let Some(link) = &self.shared.transactions {
                     link.set_group_metadata(consumer.group_metadata());
                 }
@@ -262,6 +268,47 @@ impl ConsumerContext for SourceConsumerContext {
             Rebalance::Error(error) => {
                 tracing::warn!("consumer group rebalance failed: {error}");
             }
+        }
+    }
+}
+
+impl SourceConsumerContext {
+    /// Once per run: when assigned partitions have no committed offset in the group and reading
+    /// starts at the earliest record, says that the topic's whole retention will be read (the
+    /// usual surprise when a new group replaces eventlogging-processor's).
+    fn warn_without_offsets(
+        &self,
+        consumer: &BaseConsumer<SourceConsumerContext>,
+        list: &TopicPartitionList,
+    ) {
+        if !self.from_earliest
+            || list.count() == 0
+            || self
+                .warned_no_offsets
+                .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return;
+        }
+        let Ok(committed) = consumer.committed_offsets(list.clone(), Duration::from_secs(5)) else {
+            return;
+        };
+        let missing: Vec<String> = committed
+            .elements()
+            .iter()
+            .filter(|e| !matches!(e.offset(), Offset::Offset(_)))
+            .map(|e| format!("{}[{}]", e.topic(), e.partition()))
+            .collect();
+        if let Some(first) = missing.first() {
+            self.warned_no_offsets
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(
+                group = %self.group,
+                partitions = missing.len(),
+                example = %first,
+                "the group has no committed offsets for these partitions: they are read from the \
+                 earliest retained record, i.e. the topic's whole retention (use the old \
+                 consumer group's name, or input.start_from: latest, to start elsewhere)"
+            );
         }
     }
 }
@@ -399,6 +446,9 @@ pub fn consume(ctx: &SourceContext, settings: &KafkaSourceSettings) -> Result<u6
         logging: LoggingContext::new("source"),
         shared: Arc::clone(&shared),
         stats: ctx.stats.clone(),
+        group: settings.group_id.clone(),
+        from_earliest: settings.start_from == StartFrom::Earliest,
+        warned_no_offsets: std::sync::atomic::AtomicBool::new(false),
     };
     let consumer: BaseConsumer<SourceConsumerContext> = config
         .create_with_context(context)
