@@ -22,6 +22,7 @@ pub mod generate;
 pub mod http;
 pub mod input_order;
 pub mod intake_request;
+pub mod json_kind;
 pub mod kafka;
 pub mod logging;
 pub mod metrics;

@@ -56,7 +56,7 @@ impl Worker<'_> {
                 "ParseError",
                 format!(
                     "an event must be a JSON object, found {}",
-                    json_type(&value)
+                    crate::json_kind::json_kind(&value)
                 ),
             );
             return self.intake_failed(failure, None, value, &text, clock);
@@ -68,7 +68,7 @@ impl Worker<'_> {
                     None => "$schema is missing: every event must name its schema".to_owned(),
                     Some(other) => format!(
                         "$schema must be a string (a schema URI), found {}",
-                        json_type(other)
+                        crate::json_kind::json_kind(other)
                     ),
                 };
                 let failure = Failure::new("schema_missing", "MissingFieldError", message);
@@ -169,17 +169,5 @@ fn verdict_of(record: &OutputRecord, original: Value) -> Verdict {
             message,
             server: false,
         },
-    }
-}
-
-/// The JSON type of `value`, for messages.
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

@@ -84,17 +84,6 @@ fn child(location: &str, segment: &str) -> String {
     format!("{location}/{escaped}")
 }
 
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 fn convert_schema(
     schema: &Value,
     location: &str,
@@ -109,7 +98,10 @@ fn convert_schema(
     let Value::Object(keywords) = schema else {
         return Err(problem(
             location,
-            format!("a schema must be an object, found {}", kind_of(schema)),
+            format!(
+                "a schema must be an object, found {}",
+                crate::json_kind::json_kind(schema)
+            ),
         ));
     };
     let depth = depth + 1;
@@ -124,7 +116,10 @@ fn convert_schema(
                 if !value.is_boolean() {
                     return Err(problem(
                         &at,
-                        format!("`required` must be a boolean, found {}", kind_of(value)),
+                        format!(
+                            "`required` must be a boolean, found {}",
+                            crate::json_kind::json_kind(value)
+                        ),
                     ));
                 }
             }
@@ -169,7 +164,7 @@ fn convert_schema(
                             &at,
                             format!(
                                 "`{keyword}` must be a boolean or a schema, found {}",
-                                kind_of(other)
+                                crate::json_kind::json_kind(other)
                             ),
                         ))
                     }
@@ -185,7 +180,7 @@ fn convert_schema(
                             &at,
                             format!(
                                 "`items` must be a schema or an array of schemas, found {}",
-                                kind_of(other)
+                                crate::json_kind::json_kind(other)
                             ),
                         ))
                     }
@@ -275,7 +270,7 @@ fn convert_type(
                             &child(location, &index.to_string()),
                             format!(
                                 "a `type` union member must be a type name or a schema, found {}",
-                                kind_of(other)
+                                crate::json_kind::json_kind(other)
                             ),
                         ))
                     }
@@ -297,7 +292,7 @@ fn convert_type(
             location,
             format!(
                 "`type` must be a type name or an array, found {}",
-                kind_of(other)
+                crate::json_kind::json_kind(other)
             ),
         )),
     }
@@ -321,7 +316,7 @@ fn convert_disallow(
                 at,
                 format!(
                     "a `disallow` member must be a type name or a schema, found {}",
-                    kind_of(other)
+                    crate::json_kind::json_kind(other)
                 ),
             )),
         }
@@ -337,7 +332,7 @@ fn convert_disallow(
             location,
             format!(
                 "`disallow` must be a type name or an array, found {}",
-                kind_of(other)
+                crate::json_kind::json_kind(other)
             ),
         )),
     }
@@ -355,7 +350,7 @@ fn convert_extends(
             location,
             format!(
                 "`extends` must be a schema or an array of schemas, found {}",
-                kind_of(other)
+                crate::json_kind::json_kind(other)
             ),
         )),
     }
@@ -382,7 +377,10 @@ fn convert_schema_map(
     let Value::Object(entries) = value else {
         return Err(problem(
             location,
-            format!("expected an object of schemas, found {}", kind_of(value)),
+            format!(
+                "expected an object of schemas, found {}",
+                crate::json_kind::json_kind(value)
+            ),
         ));
     };
     let mut out = Map::new();
@@ -422,7 +420,10 @@ fn convert_dependencies(
     let Value::Object(dependencies) = value else {
         return Err(problem(
             location,
-            format!("`dependencies` must be an object, found {}", kind_of(value)),
+            format!(
+                "`dependencies` must be an object, found {}",
+                crate::json_kind::json_kind(value)
+            ),
         ));
     };
     let mut out = Map::new();
@@ -438,7 +439,7 @@ fn convert_dependencies(
                         &child(&at, &index.to_string()),
                         format!(
                             "a property dependency must be a property name, found {}",
-                            kind_of(other)
+                            crate::json_kind::json_kind(other)
                         ),
                     ));
                 }
@@ -451,7 +452,7 @@ fn convert_dependencies(
                     format!(
                         "a dependency must be a property name, an array of them or a schema, \
                          found {}",
-                        kind_of(other)
+                        crate::json_kind::json_kind(other)
                     ),
                 ))
             }

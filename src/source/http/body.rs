@@ -90,7 +90,7 @@ pub fn events_of(
                 "Not events",
                 format!(
                     "the body must be a JSON array of events or one event object, found {}",
-                    kind(&other)
+                    crate::json_kind::json_kind(&other)
                 ),
             ))
         }
@@ -140,17 +140,6 @@ fn gunzip(body: &[u8], max: usize) -> Result<Vec<u8>, Answer> {
         ));
     }
     Ok(out)
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]
