@@ -28,13 +28,20 @@ const EXPORTED_METRICS: &[&str] = &[
     "beacon_files_truncated_total",
     "beacon_checkpoint_age_seconds",
     "beacon_schema_cache_requests_total",
+    "beacon_http_requests_total",
+    "beacon_http_request_duration_seconds",
+    "beacon_http_requests_in_flight",
+    "beacon_http_hasty_events_lost_total",
     "beacon_ready",
     "beacon_start_time_seconds",
     "beacon_build_info",
 ];
 
 /// Histogram families: queried through their `_bucket`, `_sum` and `_count` series.
-const HISTOGRAMS: &[&str] = &["beacon_processing_latency_seconds"];
+const HISTOGRAMS: &[&str] = &[
+    "beacon_processing_latency_seconds",
+    "beacon_http_request_duration_seconds",
+];
 const HISTOGRAM_SUFFIXES: &[&str] = &["_bucket", "_sum", "_count"];
 
 fn repo_file(path: &str) -> String {

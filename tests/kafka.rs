@@ -1322,3 +1322,35 @@ fn run_flags_name_the_group_topics_format_and_librdkafka_options() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("--group needs a Kafka input"));
 }
+
+#[test]
+fn check_config_probe_asks_the_brokers() {
+    let brokers = shared_brokers();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("probe.yaml");
+    let check = |brokers: &str| {
+        fs::write(
+            &config,
+            format!("input:\n  type: stdin\noutput:\n  type: kafka\n  brokers: \"{brokers}\"\n"),
+        )
+        .unwrap();
+        Command::new(BIN)
+            .args(["check-config", config.to_str().unwrap(), "--probe"])
+            .output()
+            .unwrap()
+    };
+    let out = check(&brokers);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("probe: output brokers {brokers} answer")),
+        "{stdout}"
+    );
+    let out = check("127.0.0.1:9");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot reach Kafka at 127.0.0.1:9"),
+        "{stderr}"
+    );
+}
