@@ -570,7 +570,7 @@ fn input_spec(
 }
 
 /// The files matching `include` and not `exclude`, sorted, each once.
-fn expand_globs(include: &[String], exclude: &[String]) -> Vec<PathBuf> {
+pub fn expand_globs(include: &[String], exclude: &[String]) -> Vec<PathBuf> {
     let excludes: Vec<glob::Pattern> = exclude
         .iter()
         .filter_map(|p| glob::Pattern::new(p).ok())
@@ -666,6 +666,19 @@ fn http_intake_spec(
 }
 
 impl Assembled {
+    /// The Kafka clusters the run talks to, by role (`input`, `output`): what a one-shot
+    /// command or `check-config --probe` asks before starting.
+    pub fn kafka_clusters(&self) -> Vec<(&'static str, &str)> {
+        let mut clusters = Vec::new();
+        if let SourceSpec::Kafka(kafka) = &self.input {
+            clusters.push(("input", kafka.brokers.as_str()));
+        }
+        if let SinkSpec::Kafka(kafka) = &self.output {
+            clusters.push(("output", kafka.brokers.as_str()));
+        }
+        clusters
+    }
+
     /// What the configuration sets up, as (what, value) pairs: the input, the output, the
     /// schema sources, the streams and the workers (for check-config and the start-up log).
     pub fn describe(&self) -> Vec<(&'static str, String)> {

@@ -21,8 +21,9 @@ use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TryRecvErro
 use crate::input_order::InputOrder;
 use crate::kafka::TransactionLink;
 
-use crate::processor::{Clock, Processor};
+use crate::processor::{Clock, Processor, Worker};
 use crate::record::{ProcessedBatch, Tally};
+use crate::record_batch::RecordBatch;
 use crate::sink::{open_sink, FailedRecordRouter, Sink, SinkError, SinkSpec};
 use crate::source::{
     run_source, DeliveryTracker, LineBatch, SourceContext, SourceError, SourceSettings, SourceSpec,
@@ -217,42 +218,11 @@ fn work(
             let _ = first_line.set(Instant::now());
         }
         let clock = Clock::now();
-        if !batch.requests().is_empty() {
-            let mut records = crate::record_batch::RecordBatch::with_capacity(batch.len(), 0);
-            {
-                let mut lines = batch.lines();
-                for (request, events) in batch.requests() {
-                    worker.process_request(
-                        request,
-                        lines.by_ref().take(*events),
-                        clock,
-                        &mut records,
-                    );
-                }
-            }
-            let processed = ProcessedBatch {
-                source: Arc::clone(&batch.source),
-                records,
-                ack: batch.into_ack(),
-            };
-            if tx.send(processed).is_err() {
-                return;
-            }
-            continue;
-        }
-        let mut overlong = batch.overlong().iter().peekable();
-        let lines = batch.lines().enumerate().map(|(index, line)| {
-            let cut = match overlong.peek() {
-                Some(o) if o.index == index => {
-                    let bytes = o.original_bytes;
-                    overlong.next();
-                    Some(bytes)
-                }
-                _ => None,
-            };
-            (line, cut)
-        });
-        let records = worker.process_batch(lines, clock);
+        let records = if batch.requests().is_empty() {
+            process_lines(&mut worker, &batch, clock)
+        } else {
+            process_requests(&mut worker, &batch, clock)
+        };
         let source = Arc::clone(&batch.source);
         let processed = ProcessedBatch {
             source,
@@ -264,6 +234,34 @@ fn work(
         }
         stats.set_queue("records", tx.len());
     }
+}
+
+/// A batch of raw lines: one record per line, lines cut at the maximum length marked.
+fn process_lines(worker: &mut Worker<'_>, batch: &LineBatch, clock: Clock) -> RecordBatch {
+    let mut overlong = batch.overlong().iter().peekable();
+    let lines = batch.lines().enumerate().map(|(index, line)| {
+        let cut = match overlong.peek() {
+            Some(o) if o.index == index => {
+                let bytes = o.original_bytes;
+                overlong.next();
+                Some(bytes)
+            }
+            _ => None,
+        };
+        (line, cut)
+    });
+    worker.process_batch(lines, clock)
+}
+
+/// A batch of HTTP intake requests' events: one record per event, each request's verdicts
+/// recorded in it.
+fn process_requests(worker: &mut Worker<'_>, batch: &LineBatch, clock: Clock) -> RecordBatch {
+    let mut records = RecordBatch::with_capacity(batch.len(), 0);
+    let mut events = batch.lines();
+    for (request, count) in batch.requests() {
+        worker.process_request(request, events.by_ref().take(*count), clock, &mut records);
+    }
+    records
 }
 
 /// How long the sink thread waits for a batch before it calls [`Sink::tick`].

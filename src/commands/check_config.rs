@@ -4,10 +4,9 @@
 
 use std::io::Write;
 
-use crate::app::{self, Assembled};
+use crate::app;
 use crate::cli::{CheckConfigArgs, Cli};
 use crate::config;
-use crate::sink::SinkSpec;
 use crate::source::SourceSpec;
 
 use super::CommandError;
@@ -25,13 +24,7 @@ pub fn check_config(_cli: &Cli, args: &CheckConfigArgs) -> Result<(), CommandErr
     let mut out = std::io::stdout();
     // Valid, but worth knowing before `run` sits waiting.
     if let SourceSpec::FilesTail(tail) = &assembled.input {
-        let matched = tail
-            .include
-            .iter()
-            .filter_map(|pattern| glob::glob(pattern).ok())
-            .flat_map(|paths| paths.flatten())
-            .filter(|path| path.is_file())
-            .count();
+        let matched = app::expand_globs(&tail.include, &tail.exclude).len();
         if matched == 0 {
             let _ = writeln!(
                 out,
@@ -44,7 +37,7 @@ pub fn check_config(_cli: &Cli, args: &CheckConfigArgs) -> Result<(), CommandErr
         }
     }
     if args.probe {
-        for (role, brokers) in clusters(&assembled) {
+        for (role, brokers) in assembled.kafka_clusters() {
             crate::kafka::probe(brokers, crate::kafka::PROBE_TIMEOUT)
                 .map_err(|e| CommandError::Other(format!("{name}: {role}: {e}")))?;
             let _ = writeln!(out, "{name}: probe: {role} brokers {brokers} answer");
@@ -55,16 +48,4 @@ pub fn check_config(_cli: &Cli, args: &CheckConfigArgs) -> Result<(), CommandErr
         let _ = writeln!(out, "  {:<8} {value}", format!("{what}:"));
     }
     Ok(())
-}
-
-/// The Kafka clusters the configuration talks to, by role.
-fn clusters(assembled: &Assembled) -> Vec<(&'static str, &str)> {
-    let mut clusters = Vec::new();
-    if let SourceSpec::Kafka(kafka) = &assembled.input {
-        clusters.push(("input", kafka.brokers.as_str()));
-    }
-    if let SinkSpec::Kafka(kafka) = &assembled.output {
-        clusters.push(("output", kafka.brokers.as_str()));
-    }
-    clusters
 }

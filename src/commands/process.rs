@@ -72,17 +72,7 @@ pub fn process(cli: &Cli, args: &ProcessArgs) -> Result<(), CommandError> {
     }
 
     // An unreachable cluster is an error at once, not a wait (the daemon waits instead).
-    let clusters = [
-        match &assembled.input {
-            SourceSpec::Kafka(kafka) => Some(kafka.brokers.as_str()),
-            _ => None,
-        },
-        match &assembled.output {
-            SinkSpec::Kafka(kafka) => Some(kafka.brokers.as_str()),
-            _ => None,
-        },
-    ];
-    for brokers in clusters.into_iter().flatten() {
+    for (_, brokers) in assembled.kafka_clusters() {
         crate::kafka::probe(brokers, crate::kafka::PROBE_TIMEOUT).map_err(CommandError::Other)?;
     }
 

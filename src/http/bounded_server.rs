@@ -9,7 +9,6 @@
 //! axum's own `serve` has no connection cap nor header timeout; hyper's connection builder
 //! does, so connections are driven here with it.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -93,7 +92,7 @@ pub async fn serve(
                 let mut request = request.map(axum::body::Body::new);
                 request.extensions_mut().insert(ConnectInfo(peer));
                 let router = router.clone();
-                async move { Ok::<_, Infallible>(router.oneshot(request).await.into_response()) }
+                async move { router.oneshot(request).await }
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
@@ -125,20 +124,6 @@ pub async fn serve(
             "HTTP connections still open after {} s; closing them",
             limits.drain_timeout.as_secs()
         );
-    }
-}
-
-/// `Result<Response, Infallible>` into the response.
-trait IntoResponseResult {
-    fn into_response(self) -> axum::response::Response;
-}
-
-impl IntoResponseResult for Result<axum::response::Response, Infallible> {
-    fn into_response(self) -> axum::response::Response {
-        match self {
-            Ok(response) => response,
-            Err(never) => match never {},
-        }
     }
 }
 

@@ -99,6 +99,17 @@ struct Intake {
     stats: Option<Arc<Stats>>,
 }
 
+impl Intake {
+    /// The client address of `request`: its socket peer, or what a trusted proxy says.
+    fn client_of<B>(&self, request: &Request<B>) -> String {
+        client_address::client_address(
+            bounded_server::peer_of(request),
+            request.headers(),
+            &self.settings.trusted_proxies,
+        )
+    }
+}
+
 /// Serves the intake until `ctx` says stop, then lets open requests finish (their events are
 /// delivered by the still running pipeline) and returns the number of events received.
 pub fn serve(ctx: &SourceContext, settings: &HttpIntakeSettings) -> Result<u64, SourceError> {
@@ -206,8 +217,8 @@ async fn handle(
     let received = Clock::now();
     let hasty = is_hasty(&request);
     let settings = &intake.settings;
-    let peer = bounded_server::peer_of(&request);
-    if let Err(answer) = within_rate(intake, peer, request.headers()) {
+    let client = intake.client_of(&request);
+    if let Err(answer) = within_rate(intake, &client) {
         return answer;
     }
     let (parts, body) = request.into_parts();
@@ -249,7 +260,7 @@ async fn handle(
         counted,
         events,
         &parts.headers,
-        peer,
+        client,
         received,
         hasty,
     )
@@ -272,7 +283,7 @@ async fn accept_events(
     counted: &std::sync::atomic::AtomicU64,
     events: Vec<Vec<u8>>,
     headers: &HeaderMap,
-    peer: Option<SocketAddr>,
+    client: String,
     received: Clock,
     hasty: bool,
 ) -> Answer {
@@ -280,7 +291,7 @@ async fn accept_events(
     let count = events.len() as u64;
     counted.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
     let facts = Arc::new(IntakeRequest::new(
-        client_address::client_address(peer, headers, &settings.trusted_proxies),
+        client,
         header_text(headers, "user-agent"),
         header_text(headers, "x-request-id")
             .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string()),
@@ -350,14 +361,14 @@ async fn test_events(State((intake, events)): IntakeState, request: Request<Body
                 .iter()
                 .map(|e| serde_json::to_vec(e).unwrap_or_default())
                 .collect();
-            let peer = bounded_server::peer_of(&request);
+            let client = intake.client_of(&request);
             let hasty = is_hasty(&request);
             accept_events(
                 &intake,
                 &events,
                 batch,
                 request.headers(),
-                peer,
+                client,
                 Clock::now(),
                 hasty,
             )
@@ -406,17 +417,12 @@ async fn stream_configs(State((intake, _)): IntakeState, request: Request<Body>)
     answer.into_response(intake.cors.as_ref())
 }
 
-/// The rate limit of the request's client address: `Err` is the 429 answer.
-fn within_rate(
-    intake: &Intake,
-    peer: Option<SocketAddr>,
-    headers: &HeaderMap,
-) -> Result<(), Answer> {
+/// The rate limit of `client` (the request's client address): `Err` is the 429 answer.
+fn within_rate(intake: &Intake, client: &str) -> Result<(), Answer> {
     let Some(limit) = &intake.rate_limit else {
         return Ok(());
     };
-    let client = client_address::client_address(peer, headers, &intake.settings.trusted_proxies);
-    limit.check(&client, Instant::now()).map_err(|wait| {
+    limit.check(client, Instant::now()).map_err(|wait| {
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         let mut answer = Answer::problem(
             StatusCode::TOO_MANY_REQUESTS,
@@ -439,17 +445,8 @@ fn count_answer(intake: &Intake, answer: &Answer, started: Instant) {
 async fn beacon(State((intake, events)): IntakeState, request: Request<Body>) -> Response {
     let started = Instant::now();
     let received = Clock::now();
-    let settings = &intake.settings;
-    let client_ip = client_address::client_address(
-        bounded_server::peer_of(&request),
-        request.headers(),
-        &settings.trusted_proxies,
-    );
-    if let Err(answer) = within_rate(
-        &intake,
-        bounded_server::peer_of(&request),
-        request.headers(),
-    ) {
+    let client_ip = intake.client_of(&request);
+    if let Err(answer) = within_rate(&intake, &client_ip) {
         count_answer(&intake, &answer, started);
         return answer.into_response(intake.cors.as_ref());
     }
