@@ -6,6 +6,10 @@
 use std::io::Read;
 
 use axum::http::{header, HeaderMap, StatusCode};
+use std::collections::HashMap;
+
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::answer::{Answer, EMPTY_BODY};
@@ -73,18 +77,35 @@ pub fn events_of(
             EMPTY_BODY,
         ));
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
+    let malformed = |e: serde_json::Error| {
         Answer::problem(
             StatusCode::BAD_REQUEST,
             "Malformed JSON",
             format!("the body is not valid JSON: {e}"),
         )
-    })?;
-    let events = match value {
-        Value::Array(events) => events,
-        Value::Object(event) if event.is_empty() => Vec::new(),
-        Value::Object(event) => vec![Value::Object(event)],
-        other => {
+    };
+    // The events are only checked to be well-formed and cut out of the body here, each kept
+    // as the client wrote it (`RawValue`): the worker parses each event once, and a body is
+    // never parsed into values twice.
+    let events: Vec<&[u8]> = match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'[') => serde_json::from_slice::<Vec<&RawValue>>(body)
+            .map_err(malformed)?
+            .into_iter()
+            .map(|event| event.get().as_bytes())
+            .collect(),
+        Some(b'{') => {
+            // `{}` is no event (EventGate); keys are counted without keeping values.
+            let keys = serde_json::from_slice::<HashMap<String, IgnoredAny>>(body)
+                .map_err(malformed)?
+                .len();
+            if keys == 0 {
+                Vec::new()
+            } else {
+                vec![body]
+            }
+        }
+        _ => {
+            let other: Value = serde_json::from_slice(body).map_err(malformed)?;
             return Err(Answer::problem(
                 StatusCode::BAD_REQUEST,
                 "Not events",
@@ -92,7 +113,7 @@ pub fn events_of(
                     "the body must be a JSON array of events or one event object, found {}",
                     crate::json_kind::json_kind(&other)
                 ),
-            ))
+            ));
         }
     };
     if events.is_empty() {
@@ -114,8 +135,8 @@ pub fn events_of(
         ));
     }
     Ok(events
-        .iter()
-        .map(|event| serde_json::to_vec(event).unwrap_or_default())
+        .into_iter()
+        .map(|event| event.trim_ascii().to_vec())
         .collect())
 }
 
