@@ -17,6 +17,7 @@ use crate::config::{
 };
 use crate::pipeline::PipelineSettings;
 use crate::processor::{LegacyConversion, MessageKey, Processor, ProcessorSettings};
+use crate::route::{CopyRoute, RouteError, Routes};
 use crate::schema::{SchemaRegistry, SchemaRegistrySettings, SchemaSourceSettings};
 use crate::sink::{SinkSpec, TransactionSettings};
 use crate::source::{ReadFrom, SourceSettings, SourceSpec, TailSettings};
@@ -43,6 +44,32 @@ pub struct Assembled {
     pub shutdown_timeout: Duration,
 }
 
+/// `routing.disabled_schemas` and `routing.copies`.
+fn routes(routing: &crate::config::RoutingConfig, problems: &mut Vec<ConfigProblem>) -> Routes {
+    let mut copies = Vec::new();
+    for (index, copy) in routing.copies.iter().enumerate() {
+        match CopyRoute::new(&copy.topic, copy.exclude.as_deref()) {
+            Ok(route) => copies.push(route),
+            Err(e) => {
+                let key = match e {
+                    RouteError::Topic(_) => "topic",
+                    RouteError::Pattern(_) => "exclude",
+                };
+                problems.push(ConfigProblem::new(
+                    format!("routing.copies[{index}].{key}"),
+                    e.to_string(),
+                ));
+            }
+        }
+    }
+    let exclude = routing.exclude.as_deref().and_then(|pattern| {
+        crate::route::exclusion_pattern(pattern)
+            .map_err(|e| problems.push(ConfigProblem::new("routing.exclude", e.to_string())))
+            .ok()
+    });
+    Routes::new(routing.disabled_schemas.iter().cloned(), exclude, copies)
+}
+
 /// Builds every part from `loaded`. `daemon` selects following files (`run`) rather than
 /// reading them once. All problems are collected before failing.
 pub fn assemble(loaded: &LoadedConfig, daemon: bool) -> Result<Assembled, ConfigError> {
@@ -52,12 +79,13 @@ pub fn assemble(loaded: &LoadedConfig, daemon: bool) -> Result<Assembled, Config
     let format = LineFormat::compile(&file.format)
         .map_err(|e| problems.push(ConfigProblem::new("format", e.to_string())))
         .ok();
-    let valid_topic = TopicTemplate::parse(&file.routing.valid_topic)
+    let valid_topic = TopicTemplate::parse_fixed_or_template(&file.routing.valid_topic)
         .map_err(|e| problems.push(ConfigProblem::new("routing.valid_topic", e.to_string())))
         .ok();
     if let Err(e) = check_topic_name(&file.routing.error_topic) {
         problems.push(ConfigProblem::new("routing.error_topic", e.to_string()));
     }
+    let routes = routes(&file.routing, &mut problems);
     let user_agents = user_agent_parser(loaded, &mut problems);
     let snapshot = catalog_snapshot(loaded, None)
         .map_err(|found| problems.extend(found))
@@ -93,8 +121,12 @@ pub fn assemble(loaded: &LoadedConfig, daemon: bool) -> Result<Assembled, Config
     );
     let input = input_spec(loaded, daemon, &mut problems);
     let output = match &file.output {
-        OutputConfig::Directory { path, fsync } => Some(SinkSpec::Directory {
+        OutputConfig::Directory { path, fsync, files } => Some(SinkSpec::Directory {
             path: loaded.resolve(path),
+            named: files
+                .iter()
+                .map(|(topic, file)| (topic.clone(), loaded.resolve(file)))
+                .collect(),
             fsync: *fsync,
         }),
         OutputConfig::Stdout => Some(SinkSpec::Stdout),
@@ -162,6 +194,7 @@ pub fn assemble(loaded: &LoadedConfig, daemon: bool) -> Result<Assembled, Config
         max_line_bytes: file.limits.max_line_bytes,
         fetch_wait: Duration::from_millis(file.schemas.fetch_timeout_ms.saturating_mul(2)),
         message_key,
+        routes,
     };
     let processor = Processor::new(
         CapsuleParser::new(format),
@@ -720,12 +753,26 @@ impl Assembled {
             sources.join("; ")
         };
         let streams = catalog.streams.as_ref().map_or(0, |s| s.len());
-        vec![
+        let settings = self.processor.settings();
+        let mut described = vec![
             ("input", input),
             ("output", output),
+            (
+                "topics",
+                format!(
+                    "valid events to {}, error events to {}",
+                    settings.valid_topic, settings.error_topic
+                ),
+            ),
+        ];
+        if let Some(routes) = settings.routes.describe() {
+            described.push(("routes", routes));
+        }
+        described.extend([
             ("schemas", schemas),
             ("streams", format!("{streams} configured")),
             ("workers", self.pipeline_settings.worker_count().to_string()),
-        ]
+        ]);
+        described
     }
 }

@@ -41,6 +41,10 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Check a configuration file and report every problem found.
     CheckConfig(CheckConfigArgs),
+    /// Python eventlogging-processor's command line, for a drop-in replacement:
+    /// `FORMAT INPUT_URI OUTPUT_URI... [--output-invalid [URI]] [--sid GROUP]`, also read from
+    /// an `@FILE` of one argument per line (docs/MIGRATING.md).
+    EventloggingProcessor(EventloggingProcessorArgs),
     /// Development Kafka broker: librdkafka's mock cluster on loopback. Prints
     /// `bootstrap.servers=<address>` and runs until SIGTERM/SIGINT; SIGUSR1 takes the brokers
     /// down, SIGUSR2 brings them back (outage tests).
@@ -59,6 +63,93 @@ pub struct DevKafkaArgs {
     /// Also write the bootstrap address to this file (written atomically once ready).
     #[arg(long)]
     pub address_file: Option<PathBuf>,
+}
+
+/// Arguments of `eventlogging-processor`, as Python eventlogging-processor took them.
+#[derive(Debug, Args)]
+pub struct EventloggingProcessorArgs {
+    /// The line format, e.g. `%q %{recvFrom}s %{seqId}d %D %{ip}i %u`.
+    pub format: String,
+    /// Where raw lines come from: `kafka:///BROKERS?topic=TOPIC` (also `kafka-confluent://`),
+    /// `file://PATH` (read once) or `stdin://`.
+    pub input: String,
+    /// Where valid events go, one or more: `kafka:///BROKERS?topic=eventlogging_{schema}`
+    /// (also `kafka-confluent://`, and `map://<uri>&function=eventlogging_schemas_disabled_filter`),
+    /// `file://PATH` or `stdout://`.
+    #[arg(required = true, value_name = "OUTPUT")]
+    pub outputs: Vec<String>,
+    /// Where error events go; without a value, the first output (`eventlogging_{schema}` gives
+    /// `eventlogging_EventError`). Without the flag they go there too (eventlogging only logged
+    /// them; beacon-processor never drops an input line).
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "URI")]
+    pub output_invalid: Option<String>,
+    /// The consumer group of a Kafka input (eventlogging's identity). Without it, a new group
+    /// `eventlogging-<uuid>` each start, as eventlogging did.
+    #[arg(long, value_name = "GROUP")]
+    pub sid: Option<String>,
+    /// Schemas whose valid events `function=eventlogging_schemas_disabled_filter` drops
+    /// (comma-separated, repeatable; added to the configuration's `routing.disabled_schemas`).
+    #[arg(long, value_delimiter = ',', value_name = "SCHEMA,...")]
+    pub disabled_schemas: Vec<String>,
+    /// Schemas, streams, limits and the rest from this configuration file (its input and
+    /// output sections are replaced by the URIs) [default: config/beacon-processor.yaml if it
+    /// exists].
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Serve the status page, /metrics, /healthz and /ready on this address.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
+    /// Accepted for compatibility: beacon-processor loads no Python plugins.
+    #[arg(long)]
+    pub no_plugins: bool,
+}
+
+/// Replaces each `@FILE` argument of `eventlogging-processor` by the lines of FILE, one
+/// argument per line, as Python's argparse (`fromfile_prefix_chars='@'`) read the argument
+/// files of eventlogging's systemd units. Other commands' arguments are left alone.
+pub fn expand_argument_files(
+    args: Vec<std::ffi::OsString>,
+) -> Result<Vec<std::ffi::OsString>, String> {
+    let is_compat = |arg: &std::ffi::OsString| arg == "eventlogging-processor";
+    let Some(command_at) = args.iter().position(is_compat) else {
+        return Ok(args);
+    };
+    let mut expanded = Vec::with_capacity(args.len());
+    for (index, arg) in args.into_iter().enumerate() {
+        match arg.to_str().and_then(|text| text.strip_prefix('@')) {
+            Some(path) if index > command_at => read_argument_file(path, &mut expanded, 0)?,
+            _ => expanded.push(arg),
+        }
+    }
+    Ok(expanded)
+}
+
+fn read_argument_file(
+    path: &str,
+    into: &mut Vec<std::ffi::OsString>,
+    depth: usize,
+) -> Result<(), String> {
+    if depth > 8 {
+        return Err(format!("@{path}: argument files nested more than 8 deep"));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the argument file @{path}: {e}"))?;
+    for line in text.lines().filter(|line| !line.trim().is_empty()) {
+        if let Some(inner) = line.strip_prefix('@') {
+            read_argument_file(inner, into, depth + 1)?;
+            continue;
+        }
+        // `--sid NAME` on one line: the option and its value (eventlogging's unit files were
+        // written that way); `--sid=NAME` and a value on the next line work as well.
+        match line.split_once(' ') {
+            Some((option, value)) if option.starts_with("--") && !option.contains('=') => {
+                into.push(option.into());
+                into.push(value.trim().into());
+            }
+            _ => into.push(line.into()),
+        }
+    }
+    Ok(())
 }
 
 /// `--config`.

@@ -63,6 +63,7 @@ mod tests {
         ProcessedBatch {
             source: Arc::from("test"),
             records: Default::default(),
+            skipped: 0,
             ack,
         }
     }

@@ -31,6 +31,7 @@ pub mod processor;
 pub mod record;
 pub mod record_batch;
 pub mod reload;
+pub mod route;
 pub mod schema;
 pub mod sink;
 pub mod source;

@@ -15,12 +15,22 @@ use beacon_processor::commands;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args = match beacon_processor::cli::expand_argument_files(std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "beacon-processor: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let cli = Cli::parse_from(args);
     let result = match &cli.command {
         Command::Run(args) => commands::run::run(&cli, args),
         Command::Process(args) => commands::process::process(&cli, args),
         Command::Generate(args) => commands::generate::generate(args),
         Command::CheckConfig(args) => commands::check_config::check_config(&cli, args),
+        Command::EventloggingProcessor(args) => {
+            commands::eventlogging_processor::eventlogging_processor(&cli, args)
+        }
         Command::DevKafka(args) => commands::dev_kafka::dev_kafka(&cli, args),
     };
     match result {

@@ -223,10 +223,12 @@ fn work(
         } else {
             process_requests(&mut worker, &batch, clock)
         };
+        let (records, skipped) = processor.settings().routes.apply(records);
         let source = Arc::clone(&batch.source);
         let processed = ProcessedBatch {
             source,
             records,
+            skipped,
             ack: batch.into_ack(),
         };
         if tx.send(processed).is_err() {

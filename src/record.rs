@@ -16,6 +16,9 @@ pub enum Outcome {
         /// Bounded label for counters.
         reason: &'static str,
     },
+    /// A further copy of a valid event, for another output topic (`routing.copies`): counted
+    /// under its topic, not as a line or a valid event.
+    Copy,
 }
 
 /// One serialised output event and where it goes.
@@ -42,8 +45,11 @@ pub struct OutputRecord {
 pub struct ProcessedBatch {
     /// Name of the source the lines came from.
     pub source: Arc<str>,
-    /// One record per input line.
+    /// One record per input line, besides copies ([`Outcome::Copy`]) and skipped events.
     pub records: RecordBatch,
+    /// Valid events of the batch that no route wanted (`routing.disabled_schemas`): lines
+    /// without a record.
+    pub skipped: u64,
     /// To be acknowledged once every record is delivered.
     pub ack: BatchAck,
 }
@@ -81,6 +87,8 @@ pub struct Tally {
     pub lines: BTreeMap<Arc<str>, u64>,
     /// Valid events.
     pub valid: u64,
+    /// Valid events not written because no route wanted them (`routing.disabled_schemas`).
+    pub skipped: u64,
     /// Error events per reason.
     pub errors: BTreeMap<&'static str, u64>,
     /// Events per output topic.
@@ -96,10 +104,11 @@ impl Tally {
     /// batch's name ids; the maps are filled once per distinct name.
     pub fn of(batch: &ProcessedBatch) -> Tally {
         let records = &batch.records;
-        let mut tally = Tally::default();
-        tally
-            .lines
-            .insert(Arc::clone(&batch.source), records.len() as u64);
+        let mut tally = Tally {
+            skipped: batch.skipped,
+            ..Tally::default()
+        };
+        let mut copies = 0u64;
         // Per name id: records bound for it as a topic, valid records naming it as a schema.
         let mut topics = vec![0u64; records.name_count()];
         let mut valid = vec![0u64; records.name_count()];
@@ -117,8 +126,11 @@ impl Tally {
                     }
                 }
                 Outcome::Error { reason } => tally.count_error(&record, reason),
+                Outcome::Copy => copies += 1,
             }
         }
+        let lines = (records.len() as u64 - copies) + batch.skipped;
+        tally.lines.insert(Arc::clone(&batch.source), lines);
         for (id, (&topic_count, &valid_count)) in topics.iter().zip(&valid).enumerate() {
             let name = records.name(id as u32);
             if topic_count > 0 {
@@ -180,6 +192,7 @@ impl Tally {
             *self.lines.entry(Arc::clone(source)).or_default() += n;
         }
         self.valid += other.valid;
+        self.skipped += other.skipped;
         for (reason, n) in &other.errors {
             *self.errors.entry(reason).or_default() += n;
         }

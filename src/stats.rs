@@ -2,7 +2,8 @@
 //! reports), the Prometheus metric families, the status page's data and readiness.
 //!
 //! Counts are added when a batch is acknowledged by its sink, so they describe delivered output:
-//! for any finished run, lines in = valid + errors. Every update is per batch, never per line.
+//! for any finished run, lines in = valid + errors + skipped (valid events of disabled or
+//! excluded schemas, written to no topic). Every update is per batch, never per line.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -106,6 +107,9 @@ impl Stats {
             m.errors
                 .get_or_create(&vec![("reason", (*reason).to_owned())])
                 .inc_by(*n);
+        }
+        if tally.skipped > 0 {
+            m.skipped.inc_by(tally.skipped);
         }
         if let Some(read_at) = read_at {
             m.latency.observe(read_at.elapsed().as_secs_f64());

@@ -10,11 +10,23 @@ use std::fmt;
 /// Longest legal Kafka topic name.
 pub const MAX_TOPIC_LENGTH: usize = 249;
 
-/// A topic template with one `{schema}` placeholder, e.g. `eventlogging_{schema}`.
+/// A topic template with one `{schema}` placeholder, e.g. `eventlogging_{schema}`, or (for
+/// further outputs, [`parse_fixed_or_template`](TopicTemplate::parse_fixed_or_template)) a
+/// fixed topic name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicTemplate {
     prefix: String,
-    suffix: String,
+    /// `None`: a fixed topic, `prefix`.
+    suffix: Option<String>,
+}
+
+impl fmt::Display for TopicTemplate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.suffix {
+            Some(suffix) => write!(f, "{}{{schema}}{suffix}", self.prefix),
+            None => f.write_str(&self.prefix),
+        }
+    }
 }
 
 /// Why a template or a topic name is not acceptable.
@@ -55,18 +67,40 @@ impl TopicTemplate {
         }
         Ok(TopicTemplate {
             prefix: prefix.to_owned(),
-            suffix: suffix.to_owned(),
+            suffix: Some(suffix.to_owned()),
+        })
+    }
+
+    /// Parses a template with `{schema}`, or a fixed topic name without it.
+    pub fn parse_fixed_or_template(text: &str) -> Result<Self, TopicError> {
+        if text.contains('{') {
+            return Self::parse(text);
+        }
+        check_topic_name(text)?;
+        Ok(TopicTemplate {
+            prefix: text.to_owned(),
+            suffix: None,
         })
     }
 
     /// The topic for `schema`, checked against Kafka's rules.
     pub fn topic_for(&self, schema: &str) -> Result<String, TopicError> {
-        let mut topic = String::with_capacity(self.prefix.len() + schema.len() + self.suffix.len());
-        topic.push_str(&self.prefix);
-        topic.extend(schema.chars().map(|c| if c == '/' { '.' } else { c }));
-        topic.push_str(&self.suffix);
-        check_topic_name(&topic)?;
+        let mut topic = String::new();
+        self.write_topic(schema, &mut topic)?;
         Ok(topic)
+    }
+
+    /// Writes the topic for `schema` into `topic` (replacing its content), checked against
+    /// Kafka's rules.
+    pub fn write_topic(&self, schema: &str, topic: &mut String) -> Result<(), TopicError> {
+        topic.clear();
+        topic.push_str(&self.prefix);
+        let Some(suffix) = &self.suffix else {
+            return Ok(());
+        };
+        topic.extend(schema.chars().map(|c| if c == '/' { '.' } else { c }));
+        topic.push_str(suffix);
+        check_topic_name(topic)
     }
 }
 
@@ -114,6 +148,16 @@ mod tests {
         assert!(TopicTemplate::parse("a{schema}b{schema}").is_err());
         assert!(TopicTemplate::parse("event logging_{schema}").is_err());
         assert!(TopicTemplate::parse("{schema}").is_ok());
+    }
+
+    #[test]
+    fn fixed_topics_for_further_outputs() {
+        let fixed = TopicTemplate::parse_fixed_or_template("eventlogging-valid-mixed").unwrap();
+        assert_eq!(fixed.topic_for("Echo").unwrap(), "eventlogging-valid-mixed");
+        let template = TopicTemplate::parse_fixed_or_template("mirror_{schema}").unwrap();
+        assert_eq!(template.topic_for("Echo").unwrap(), "mirror_Echo");
+        assert!(TopicTemplate::parse_fixed_or_template("bad topic").is_err());
+        assert!(TopicTemplate::parse_fixed_or_template("x_{meta[topic]}").is_err());
     }
 
     #[test]

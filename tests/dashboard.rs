@@ -18,6 +18,7 @@ const EXPORTED_METRICS: &[&str] = &[
     "beacon_events_valid_total",
     "beacon_events_invalid_total",
     "beacon_errors_total",
+    "beacon_events_skipped_total",
     "beacon_processing_latency_seconds",
     "beacon_queue_batches",
     "beacon_kafka_consumer_lag",

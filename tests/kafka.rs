@@ -1354,3 +1354,175 @@ fn check_config_probe_asks_the_brokers() {
         "{stderr}"
     );
 }
+
+/// Commits `group`'s offsets of `topic` at each partition's end, as a consumer that read
+/// everything would have (the Python processors before a migration).
+fn commit_at_end(brokers: &str, group: &str, topic: &str) -> i64 {
+    use rdkafka::consumer::CommitMode;
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .unwrap();
+    let mut list = TopicPartitionList::new();
+    let mut total = 0;
+    for partition in metadata.topics()[0].partitions() {
+        let (_, high) = consumer
+            .fetch_watermarks(topic, partition.id(), Duration::from_secs(10))
+            .unwrap();
+        list.add_partition_offset(topic, partition.id(), Offset::Offset(high))
+            .unwrap();
+        total += high;
+    }
+    consumer.commit(&list, CommitMode::Sync).unwrap();
+    total
+}
+
+/// Records in `topic` (no transactions: the sum of its partitions' high watermarks).
+fn records_in(brokers: &str, topic: &str) -> i64 {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .unwrap();
+    metadata.topics()[0]
+        .partitions()
+        .iter()
+        .map(|p| {
+            let (low, high) = consumer
+                .fetch_watermarks(topic, p.id(), Duration::from_secs(10))
+                .unwrap();
+            high - low
+        })
+        .sum()
+}
+
+/// The migration path: Python eventlogging-processor's own production command line (from its
+/// systemd unit's argument file, `../shared/reference/eventlogging-processor.md` §1.2), with
+/// the `eventlogging-valid-mixed` output production also had, run by `beacon-processor
+/// eventlogging-processor @FILE` against Apache Kafka. The consumer group (`--sid`) already has
+/// the offsets the Python processors committed: only the lines after them are processed;
+/// the disabled schema's valid events are written to neither output (both go through the
+/// disabled filter) and counted as skipped; error events go to `eventlogging_EventError`.
+#[test]
+fn the_eventlogging_processor_command_line_takes_over_its_consumer_group() {
+    let brokers = shared_brokers();
+    let names = Names::new("el-compat");
+    names.create(&brokers, 3);
+    let mixed = format!("{}.eventlogging-valid-mixed", names.ns);
+    create_topics(&brokers, &[(mixed.clone(), 2)]);
+    let dir = tempfile::tempdir().unwrap();
+    let lines = generate(2400, 23);
+    let (before, after) = lines.split_at(1000);
+
+    // What the Python processors had done: the first lines read and committed.
+    produce(&brokers, &names.raw(), before);
+    assert_eq!(commit_at_end(&brokers, &names.group(), &names.raw()), 1000);
+    produce(&brokers, &names.raw(), after);
+    let (expected_topics, expected_ids) = expected(after, dir.path());
+
+    // The production argument file, one argument per line, with this test's names.
+    let argument_file = dir.path().join("client-side-00");
+    fs::write(
+        &argument_file,
+        format!(
+            "--sid {group}\n\
+             %q %{{recvFrom}}s %{{seqId}}d %D %{{ip}}i %u\n\
+             kafka:///{brokers}?topic={raw}\n\
+             map://kafka:///{brokers}?topic={ns}.eventlogging_{{schema}}&retries=6&retry_backoff_ms=200&function=eventlogging_schemas_disabled_filter\n\
+             map://kafka-confluent:///{brokers}?topic={mixed}&message.send.max.retries=6&function=eventlogging_schemas_disabled_filter\n\
+             --output-invalid\n",
+            group = names.group(),
+            raw = names.raw(),
+            ns = names.ns,
+        ),
+    )
+    .unwrap();
+    let config = dir.path().join("schemas.yaml");
+    fs::write(
+        &config,
+        format!("{}http:\n  listen: null\n", common::repo_schemas_yaml()),
+    )
+    .unwrap();
+    let mut daemon = Daemon::spawn(
+        common::binary().args([
+            "eventlogging-processor",
+            &format!("@{}", argument_file.display()),
+            "--disabled-schemas",
+            "Echo",
+            "--config",
+            config.to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+        ]),
+        dir.path().join("compat.log"),
+    );
+    let status = daemon.status_address();
+    wait_until(
+        "every raw line processed and committed",
+        Duration::from_secs(120),
+        POLL,
+        || committed_and_end(&brokers, &names) == (2400, 2400),
+    );
+    let metrics = get(&status, "/metrics").body;
+    let log = daemon.log();
+    assert!(daemon.terminate(STOP).status.success());
+    assert!(
+        log.contains("routes: disabled schemas Echo"),
+        "the start-up log names the routes: {log}"
+    );
+    assert!(
+        !log.contains("the group has no committed offsets"),
+        "the group's offsets were taken over: {log}"
+    );
+
+    let echo_valid = expected_topics["Echo"];
+    assert!(echo_valid > 0, "{expected_topics:?}");
+    let outputs = consume_outputs(&brokers, &names);
+    let mut topics: BTreeMap<String, u64> = BTreeMap::new();
+    for record in &outputs {
+        *topics.entry(record.schema.clone()).or_default() += 1;
+    }
+    let mut without_echo = expected_topics.clone();
+    without_echo.remove("Echo");
+    assert_eq!(
+        topics, without_echo,
+        "only the lines after the committed offsets, Echo skipped"
+    );
+    // Every record written is one of the expected ones, once; the missing ones are Echo's.
+    let seen: HashSet<String> = outputs.iter().map(|r| record_id(&r.payload)).collect();
+    assert_eq!(seen.len(), outputs.len(), "no duplicates");
+    assert!(seen.is_subset(&expected_ids));
+    assert_eq!(expected_ids.len() - seen.len(), echo_valid as usize);
+
+    let valid: u64 = expected_topics
+        .iter()
+        .filter(|(schema, _)| *schema != "EventError" && *schema != "Echo")
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(
+        records_in(&brokers, &mixed),
+        valid as i64,
+        "valid-mixed has every valid event but Echo's"
+    );
+    assert!(
+        metrics.contains(&format!("beacon_events_skipped_total {echo_valid}")),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "beacon_events_delivered_total{{topic=\"{mixed}\"}} {valid}"
+        )),
+        "copies are counted under their topic: {metrics}"
+    );
+    assert!(
+        !metrics.contains("beacon_events_valid_total{schema=\"Echo\"}"),
+        "a skipped event is not counted as delivered valid: {metrics}"
+    );
+}

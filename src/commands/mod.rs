@@ -2,6 +2,7 @@
 
 pub mod check_config;
 pub mod dev_kafka;
+pub mod eventlogging_processor;
 pub mod generate;
 pub mod lifecycle;
 pub mod process;

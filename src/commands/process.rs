@@ -65,6 +65,7 @@ pub fn process(cli: &Cli, args: &ProcessArgs) -> Result<(), CommandError> {
         refuse_a_used_directory(dir, args.append)?;
         assembled.output = SinkSpec::Directory {
             path: dir.clone(),
+            named: Vec::new(),
             fsync: false,
         };
     } else if args.stdout {

@@ -28,6 +28,8 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<(), CommandError> {
         .clone()
         .unwrap_or_else(|| config::DEFAULT_CONFIG_PATH.into());
     let mut loaded = config::load(&path)?;
+    // SIGHUP compares the file with the file as it was read, not with the flags' changes.
+    let as_read = loaded.file.clone();
     if let Some(brokers) = &args.kafka {
         use_kafka_brokers(&mut loaded.file, brokers);
     }
@@ -36,7 +38,18 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<(), CommandError> {
     }
     apply_flags(&mut loaded.file, args)?;
     logging::init(cli, &loaded.file.logging);
-    let assembled = app::assemble(&loaded, true)?;
+    run_daemon(&loaded, Some((path, as_read)), stop)
+}
+
+/// Runs the assembled `loaded` configuration until SIGTERM/SIGINT (or the input's end). With
+/// `reload` (the configuration file and its content as read), SIGHUP reloads schemas and
+/// streams from it.
+pub fn run_daemon(
+    loaded: &config::LoadedConfig,
+    reload: Option<(std::path::PathBuf, ConfigFile)>,
+    stop: Arc<AtomicBool>,
+) -> Result<(), CommandError> {
+    let assembled = app::assemble(loaded, true)?;
 
     let stats = Arc::new(Stats::default());
     let _http = start_http(assembled.http_listen, assembled.http_limits, &stats)?;
@@ -45,14 +58,27 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<(), CommandError> {
         tracing::info!("{what}: {value}");
     }
     tracing::info!(config = %loaded.display_name(), "beacon-processor running; SIGTERM or SIGINT stops it");
-    let reloader = reload::spawn(
-        path.clone(),
-        loaded.file.clone(),
-        Arc::clone(assembled.processor.catalog()),
-        Duration::from_secs(loaded.file.reload.interval_s),
-        Arc::clone(&stop),
-    )
-    .map_err(|e| CommandError::Other(format!("cannot start the reload thread: {e}")))?;
+    let reloader = match reload {
+        Some((path, as_read)) => Some(
+            reload::spawn(
+                path,
+                as_read,
+                Arc::clone(assembled.processor.catalog()),
+                Duration::from_secs(loaded.file.reload.interval_s),
+                Arc::clone(&stop),
+            )
+            .map_err(|e| CommandError::Other(format!("cannot start the reload thread: {e}")))?,
+        ),
+        None => {
+            // Nothing to reload; SIGHUP must not end the process either.
+            signal_hook::flag::register(
+                signal_hook::consts::SIGHUP,
+                Arc::new(AtomicBool::new(false)),
+            )
+            .map_err(|e| CommandError::Other(format!("cannot handle SIGHUP: {e}")))?;
+            None
+        }
+    };
     let result = pipeline::run(
         &assembled.input,
         assembled.source_settings,
@@ -64,7 +90,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<(), CommandError> {
     );
     stop.store(true, Ordering::Relaxed);
     drop(watchdog);
-    if reloader.join().is_err() {
+    if reloader.is_some_and(|reloader| reloader.join().is_err()) {
         tracing::error!("the reload thread panicked");
     }
     let report = result?;

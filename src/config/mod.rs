@@ -1,6 +1,7 @@
 //! Configuration: loading the YAML file, resolving its paths, and reporting problems with the
 //! file, the key and what was expected — all of them at once, before anything starts.
 
+pub mod eventlogging_uri;
 mod kafka_model;
 mod model;
 
@@ -312,15 +313,92 @@ fn section_problems(text: &str) -> Vec<ConfigProblem> {
     let mut problems = Vec::new();
     for (n, &start) in starts.iter().enumerate() {
         let end = starts.get(n + 1).copied().unwrap_or(lines.len());
+        problems.extend(problems_of_section(&lines, start..end, text));
+    }
+    problems
+}
+
+/// Most problems reported for one section.
+const MAX_PROBLEMS_PER_SECTION: usize = 16;
+
+/// The problems of the section on `section`'s lines: parsed alone, then again without each
+/// offending key's line (and the block under it), until it parses or nothing more can be told
+/// apart. A "missing field" that only the removal of a line caused is not reported.
+fn problems_of_section(
+    lines: &[&str],
+    section: std::ops::Range<usize>,
+    text: &str,
+) -> Vec<ConfigProblem> {
+    let mut problems: Vec<ConfigProblem> = Vec::new();
+    let mut removed: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut removed_keys: Vec<String> = Vec::new();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    while problems.len() < MAX_PROBLEMS_PER_SECTION {
         let masked: String = lines
             .iter()
             .enumerate()
-            .map(|(i, l)| if (start..end).contains(&i) { *l } else { "" })
+            .map(|(i, l)| {
+                let kept = section.contains(&i) && !removed.iter().any(|r| r.contains(&i));
+                if kept {
+                    *l
+                } else {
+                    ""
+                }
+            })
             .collect::<Vec<_>>()
             .join("\n");
-        if let Err(e) = serde_saphyr::from_str::<ConfigFile>(&masked) {
-            problems.push(parse_problem(text, &e));
+        let Err(e) = serde_saphyr::from_str::<ConfigFile>(&masked) else {
+            break;
+        };
+        let problem = parse_problem(text, &e);
+        if !problems.is_empty()
+            && removed_keys
+                .iter()
+                .any(|key| problem.message.contains(&format!("missing field `{key}`")))
+        {
+            break;
         }
+        let Some(index) = problem.line.and_then(|line| line.checked_sub(1)) else {
+            problems.push(problem);
+            break;
+        };
+        let repeated = problems.iter().any(|known| known.line == problem.line);
+        // After a removal, a complaint about the line above a removed block is about the
+        // block having been emptied by the removal, not about the file.
+        let emptied = !problems.is_empty()
+            && (index == section.start
+                || removed.iter().any(|r| {
+                    let parent = index < r.start
+                        && lines.get(index).map(|l| indent(l))
+                            < lines.get(r.start).map(|l| indent(l));
+                    parent
+                        && (index + 1..r.start)
+                            .all(|i| lines.get(i).is_none_or(|l| l.trim().is_empty()))
+                }));
+        if repeated || emptied || index < section.start || !section.contains(&index) {
+            if !repeated && !emptied {
+                problems.push(problem);
+            }
+            break;
+        }
+        if index == section.start {
+            problems.push(problem);
+            break;
+        }
+        // The offending line and the lines nested under it.
+        let own = lines.get(index).map_or(0, |l| indent(l));
+        let block_end = (index + 1..section.end)
+            .find(|&i| {
+                lines
+                    .get(i)
+                    .is_some_and(|l| !l.trim().is_empty() && indent(l) <= own)
+            })
+            .unwrap_or(section.end);
+        if let Some((key, _)) = lines.get(index).and_then(|l| l.split_once(':')) {
+            removed_keys.push(key.trim().trim_start_matches("- ").to_owned());
+        }
+        removed.push(index..block_end);
+        problems.push(problem);
     }
     problems
 }
@@ -348,6 +426,10 @@ fn parse_problem(text: &str, error: &serde_saphyr::Error) -> ConfigProblem {
 /// The line, in the block starting at (1-based) `line`, whose value is the one `message`
 /// quotes (`invalid value: integer `-5``, `invalid type: string "x"`).
 fn line_of_value(text: &str, line: usize, message: &str) -> Option<usize> {
+    if let Some(rest) = message.split("unknown field `").nth(1) {
+        let key = rest.split('`').next()?;
+        return line_of_key_in_block(text, line, key);
+    }
     let quoted = message
         .split_once("invalid value: ")
         .or_else(|| message.split_once("invalid type: "))?
@@ -366,6 +448,24 @@ fn line_of_value(text: &str, line: usize, message: &str) -> Option<usize> {
             .split_once(':')
             .map(|(_, v)| v.trim().trim_matches('"').trim_matches('\''));
         if written == Some(value) {
+            return Some(offset + 1);
+        }
+    }
+    None
+}
+
+/// The line, in the block starting at (1-based) `line`, that writes `key`.
+fn line_of_key_in_block(text: &str, line: usize, key: &str) -> Option<usize> {
+    let start = line.checked_sub(1)?;
+    for (offset, raw) in text.lines().enumerate().skip(start + 1) {
+        if !raw.starts_with(' ') && !raw.trim().is_empty() && !raw.starts_with('#') {
+            break;
+        }
+        let written = raw.trim_start().trim_start_matches("- ");
+        if written
+            .strip_prefix(key)
+            .is_some_and(|after| after.trim_start().starts_with(':'))
+        {
             return Some(offset + 1);
         }
     }
@@ -526,6 +626,33 @@ mod tests {
                 .contains("x.yaml:6: key `input.poll_interval_ms`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn every_problem_inside_one_section_is_reported() {
+        // Three wrong types and a misspelt key in one section, and a required key whose
+        // removal must not be reported as missing.
+        let text = "input:\n  type: files\n  include: 5\n  poll_interval_ms: -5\n  rescan_interval_ms: often\n  folow: true\npipeline:\n  workers: many\n  batch_lines: lots\n";
+        let err = parse(text, Path::new("x.yaml")).unwrap_err();
+        let found: Vec<(&str, Option<usize>)> = err
+            .problems
+            .iter()
+            .map(|p| (p.key.as_str(), p.line))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("input.include", Some(3)),
+                ("input.poll_interval_ms", Some(4)),
+                ("input.rescan_interval_ms", Some(5)),
+                ("input.folow", Some(6)),
+                ("pipeline.workers", Some(8)),
+                ("pipeline.batch_lines", Some(9)),
+            ],
+            "{err}"
+        );
+        assert!(err.to_string().contains("did you mean `follow`?"), "{err}");
+        assert!(!err.to_string().contains("missing field"), "{err}");
     }
 
     #[test]

@@ -266,6 +266,10 @@ pub enum OutputConfig {
         /// fsync before acknowledging.
         #[serde(default)]
         fsync: bool,
+        /// Topics written to a file of their own (path relative to the config file's
+        /// directory) instead of `<path>/<topic>.jsonl`.
+        #[serde(default)]
+        files: std::collections::BTreeMap<String, String>,
     },
     /// JSON lines on standard output.
     #[default]
@@ -451,6 +455,28 @@ pub struct RoutingConfig {
     /// Topic of error events.
     #[serde(default = "default_error_topic")]
     pub error_topic: String,
+    /// Schemas (or streams) whose valid events are not written (counted as skipped); their
+    /// error events still are.
+    #[serde(default)]
+    pub disabled_schemas: Vec<String>,
+    /// Schemas (or streams) whose valid events are not written to `valid_topic`: a regular
+    /// expression matched at the start of the name (eventlogging's `blacklist`).
+    #[serde(default)]
+    pub exclude: Option<String>,
+    /// Further topics every valid event is also written to.
+    #[serde(default)]
+    pub copies: Vec<CopyRouteConfig>,
+}
+
+/// One further topic of `routing.copies`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CopyRouteConfig {
+    /// A fixed topic (`eventlogging-valid-mixed`) or a template with `{schema}`.
+    pub topic: String,
+    /// Schemas not copied: a regular expression matched at the start of the schema name.
+    #[serde(default)]
+    pub exclude: Option<String>,
 }
 
 fn default_valid_topic() -> String {
@@ -465,6 +491,9 @@ impl Default for RoutingConfig {
         RoutingConfig {
             valid_topic: default_valid_topic(),
             error_topic: default_error_topic(),
+            disabled_schemas: Vec::new(),
+            exclude: None,
+            copies: Vec::new(),
         }
     }
 }

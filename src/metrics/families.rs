@@ -31,6 +31,8 @@ pub struct Families {
     pub invalid: Family<Labels, Counter>,
     /// `beacon_errors_total{reason}`.
     pub errors: Family<Labels, Counter>,
+    /// `beacon_events_skipped_total`: valid events of disabled schemas, not written.
+    pub skipped: Counter,
     /// `beacon_processing_latency_seconds`: line read -> delivered, per batch.
     pub latency: Histogram,
     /// `beacon_queue_batches{queue}`.
@@ -110,6 +112,12 @@ impl Families {
             "beacon_errors",
             "Lines delivered as error events, per reason",
             errors.clone(),
+        );
+        let skipped = Counter::default();
+        registry.register(
+            "beacon_events_skipped",
+            "Valid events written to no topic: their schema is disabled or excluded (routing.disabled_schemas, routing.exclude, copies excluding it too)",
+            skipped.clone(),
         );
         let latency = Histogram::new(exponential_buckets(0.001, 2.0, 16));
         registry.register(
@@ -225,6 +233,7 @@ impl Families {
             valid,
             invalid,
             errors,
+            skipped,
             latency,
             queue,
             kafka_lag,

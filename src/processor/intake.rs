@@ -141,7 +141,7 @@ impl Worker<'_> {
 /// validation) or errored, with the error event's message and the event as it was validated.
 fn verdict_of(record: &OutputRecord, original: Value) -> Verdict {
     let reason = match record.outcome {
-        Outcome::Valid => return Verdict::Accepted,
+        Outcome::Valid | Outcome::Copy => return Verdict::Accepted,
         Outcome::Error { reason } => reason,
     };
     let error: Value = serde_json::from_slice(&record.payload).unwrap_or(Value::Null);

@@ -62,6 +62,8 @@ pub struct ProcessorSettings {
     pub fetch_wait: Duration,
     /// Kafka message key of output records.
     pub message_key: super::MessageKey,
+    /// Disabled schemas and further topics (applied after the workers).
+    pub routes: crate::route::Routes,
 }
 
 impl ProcessorSettings {

@@ -1,4 +1,5 @@
-//! The directory sink: one JSON-lines file per topic, `<dir>/<topic>.jsonl`, appended to.
+//! The directory sink: one JSON-lines file per topic, `<dir>/<topic>.jsonl` (or a file named
+//! for the topic), appended to.
 //!
 //! Records are buffered per topic and written whole: a buffer is handed to the file only at a
 //! record boundary. A write that fails part-way (a full disk) is cut back off the file at once;
@@ -103,6 +104,9 @@ fn cut_torn_tail(file: &mut File, path: &Path) -> std::io::Result<u64> {
 /// Writes each topic's records to its own file in one directory.
 pub struct DirectorySink {
     dir: PathBuf,
+    /// Topics written to a file of their own instead of `<dir>/<topic>.jsonl` (the
+    /// `file://` outputs of `eventlogging-processor`).
+    named: HashMap<String, PathBuf>,
     fsync: bool,
     /// Topic -> index in `topic_files`.
     files: HashMap<String, usize>,
@@ -114,14 +118,28 @@ pub struct DirectorySink {
 }
 
 impl DirectorySink {
-    /// Creates the directory if needed.
-    pub fn open(dir: PathBuf, fsync: bool, stats: Arc<Stats>) -> Result<Self, SinkError> {
+    /// Creates the directory if needed. The topics of `named` go to the files given there.
+    pub fn open(
+        dir: PathBuf,
+        named: HashMap<String, PathBuf>,
+        fsync: bool,
+        stats: Arc<Stats>,
+    ) -> Result<Self, SinkError> {
         std::fs::create_dir_all(&dir).map_err(|error| SinkError {
             context: format!("cannot create output directory {}", dir.display()),
             error,
         })?;
+        for path in named.values() {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|error| SinkError {
+                    context: format!("cannot create output directory {}", parent.display()),
+                    error,
+                })?;
+            }
+        }
         Ok(DirectorySink {
             dir,
+            named,
             fsync,
             files: HashMap::new(),
             topic_files: Vec::new(),
@@ -141,7 +159,11 @@ impl DirectorySink {
             context: format!("refusing to create a file for topic {topic:?}"),
             error: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
         })?;
-        let file = TopicFile::open(file_path(&self.dir, topic))?;
+        let path = match self.named.get(topic) {
+            Some(path) => path.clone(),
+            None => file_path(&self.dir, topic),
+        };
+        let file = TopicFile::open(path)?;
         let index = self.topic_files.len();
         self.topic_files.push(file);
         self.files.insert(topic.to_owned(), index);

@@ -28,6 +28,8 @@ pub enum SinkSpec {
     Directory {
         /// The directory (created if missing).
         path: PathBuf,
+        /// Topics written to these files instead of `<dir>/<topic>.jsonl`.
+        named: Vec<(String, PathBuf)>,
         /// Also `fsync` the files before acknowledging (survives power loss, not just crashes).
         fsync: bool,
     },
@@ -84,9 +86,12 @@ pub fn open_sink(
     transactions: Option<Arc<TransactionLink>>,
 ) -> Result<Box<dyn Sink>, SinkError> {
     match spec {
-        SinkSpec::Directory { path, fsync } => {
-            Ok(Box::new(DirectorySink::open(path.clone(), *fsync, stats)?))
-        }
+        SinkSpec::Directory { path, named, fsync } => Ok(Box::new(DirectorySink::open(
+            path.clone(),
+            named.iter().cloned().collect(),
+            *fsync,
+            stats,
+        )?)),
         SinkSpec::Stdout => Ok(Box::new(StdoutSink::new(stats))),
         SinkSpec::Kafka(settings) if settings.transactions.is_some() => Ok(Box::new(
             TransactionalKafkaSink::open(settings, router, stats, stop, transactions)?,
