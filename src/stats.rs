@@ -5,7 +5,7 @@
 //! for any finished run, lines in = valid + errors + skipped (valid events of disabled or
 //! excluded schemas, written to no topic). Every update is per batch, never per line.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::kafka::LogLimiter;
-use crate::metrics::{describe_error, Families, StatusBoard, StatusInputs};
+use crate::metrics::{
+    describe_error, Families, RateHistory, StatusBoard, StatusInputs, HISTORY_SECONDS,
+};
 use crate::record::Tally;
 
 /// A pipeline with lines in flight and no delivery for this long is stalled (not ready).
@@ -40,7 +42,35 @@ pub struct Stats {
     schema_cache_published: Mutex<(u64, u64)>,
     /// HTTP intake answers by status, for the status page.
     http_answers: Mutex<BTreeMap<u16, u64>>,
+    /// The last hour of delivered counts per second.
+    history: RateHistory,
+    /// Followed files (file input), for the status page.
+    files: Mutex<Vec<FileStatus>>,
+    /// The Kafka input's consumer group.
+    consumer_group: OnceLock<String>,
+    /// Delivery latencies of the most recent batches, seconds.
+    latencies: Mutex<VecDeque<f64>>,
+    /// Batches waiting in each pipeline queue.
+    queues: Mutex<BTreeMap<&'static str, usize>>,
 }
+
+/// One followed file, for the status page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStatus {
+    /// Where it was last seen.
+    pub path: String,
+    /// `reading` or `detached` (truncated away, waiting for its copy).
+    pub phase: &'static str,
+    /// Bytes read.
+    pub read_offset: u64,
+    /// Bytes whose lines are delivered (the checkpoint's position).
+    pub delivered_offset: u64,
+    /// The file's length at the last check.
+    pub size: Option<u64>,
+}
+
+/// Batch latencies kept for the status page's percentiles.
+const RECENT_LATENCIES: usize = 1000;
 
 impl Default for Stats {
     fn default() -> Self {
@@ -65,6 +95,11 @@ impl Default for Stats {
             error_log: LogLimiter::new(Duration::from_secs(10)),
             schema_cache_published: Mutex::new((0, 0)),
             http_answers: Mutex::new(BTreeMap::new()),
+            history: RateHistory::default(),
+            files: Mutex::new(Vec::new()),
+            consumer_group: OnceLock::new(),
+            latencies: Mutex::new(VecDeque::with_capacity(RECENT_LATENCIES)),
+            queues: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -112,8 +147,20 @@ impl Stats {
             m.skipped.inc_by(tally.skipped);
         }
         if let Some(read_at) = read_at {
-            m.latency.observe(read_at.elapsed().as_secs_f64());
+            let latency = read_at.elapsed().as_secs_f64();
+            m.latency.observe(latency);
+            let mut latencies = lock(&self.latencies);
+            if latencies.len() >= RECENT_LATENCIES {
+                latencies.pop_front();
+            }
+            latencies.push_back(latency);
         }
+        self.history.add(
+            unix_seconds(),
+            tally.total_lines(),
+            tally.valid,
+            tally.total_errors(),
+        );
         self.lines_delivered
             .fetch_add(tally.total_lines(), Ordering::Relaxed);
         *self
@@ -148,10 +195,25 @@ impl Stats {
 
     /// Sets the number of batches waiting in a queue (`lines` or `records`).
     pub fn set_queue(&self, queue: &'static str, batches: usize) {
+        lock(&self.queues).insert(queue, batches);
         self.metrics
             .queue
             .get_or_create(&vec![("queue", queue.to_owned())])
             .set(i64::try_from(batches).unwrap_or(i64::MAX));
+    }
+
+    /// Names the Kafka input's consumer group (for the status page's lag totals).
+    pub fn set_consumer_group(&self, group: &str) {
+        let _ = self.consumer_group.set(group.to_owned());
+    }
+
+    /// The followed files and how many files the include patterns match (file input).
+    pub fn set_files(&self, files: Vec<FileStatus>, matched: usize) {
+        self.metrics
+            .files_matched
+            .get_or_create(&vec![("source", "files".to_owned())])
+            .set(i64::try_from(matched).unwrap_or(i64::MAX));
+        *lock(&self.files) = files;
     }
 
     /// Sets the consumer lag of an assigned partition (`None`: no longer assigned).
@@ -314,6 +376,9 @@ impl Stats {
         if let (Value::Object(fields), false) = (&mut status, brokers.is_empty()) {
             fields.insert("kafka_brokers_up".to_owned(), Value::Object(brokers));
         }
+        if let Value::Object(fields) = &mut status {
+            self.add_operational_status(fields, source, &lag);
+        }
         if let (Value::Object(fields), "http") = (&mut status, source) {
             let answers: serde_json::Map<String, Value> = self
                 .http_answers
@@ -332,6 +397,109 @@ impl Stats {
             );
         }
         status
+    }
+
+    /// The status page's history, files, lag totals, latency, queues and warnings.
+    fn add_operational_status(
+        &self,
+        fields: &mut serde_json::Map<String, Value>,
+        source: &str,
+        lag: &BTreeMap<(String, i32), i64>,
+    ) {
+        use serde_json::json;
+        let now = unix_seconds();
+        let history = self.history.series(now, HISTORY_SECONDS);
+        fields.insert(
+            "history".to_owned(),
+            json!({
+                "interval_seconds": 1,
+                "end": crate::processor::Clock::now().iso(),
+                "end_unix_seconds": history.end_second,
+                "lines": history.lines,
+                "valid": history.valid,
+                "invalid": history.invalid,
+            }),
+        );
+        let mut warnings: Vec<String> = Vec::new();
+        if source == "files" {
+            let matched = self
+                .metrics
+                .files_matched
+                .get_or_create(&vec![("source", "files".to_owned())])
+                .get();
+            let files: Vec<Value> = lock(&self.files)
+                .iter()
+                .map(|f| {
+                    json!({
+                        "path": f.path,
+                        "phase": f.phase,
+                        "read_offset": f.read_offset,
+                        "delivered_offset": f.delivered_offset,
+                        "size": f.size,
+                    })
+                })
+                .collect();
+            if matched == 0 {
+                warnings.push(
+                    "the include patterns match no file: nothing is read until a file appears \
+                     (check input.include)"
+                        .to_owned(),
+                );
+            }
+            fields.insert(
+                "files".to_owned(),
+                json!({
+                    "matched": matched,
+                    "followed": files,
+                    "checkpoint_age_seconds": self.metrics.checkpoint_age.get(),
+                }),
+            );
+        }
+        if !lag.is_empty() {
+            let group = self.consumer_group.get().cloned().unwrap_or_default();
+            let mut totals: BTreeMap<&str, (i64, usize)> = BTreeMap::new();
+            for ((topic, _), partition_lag) in lag {
+                let total = totals.entry(topic.as_str()).or_default();
+                total.0 += partition_lag;
+                total.1 += 1;
+            }
+            fields.insert(
+                "lag_totals".to_owned(),
+                Value::from(
+                    totals
+                        .into_iter()
+                        .map(|(topic, (total, partitions))| {
+                            json!({"group": group, "topic": topic, "lag": total, "partitions": partitions})
+                        })
+                        .collect::<Vec<_>>(),
+                ),
+            );
+        }
+        let mut latencies: Vec<f64> = lock(&self.latencies).iter().copied().collect();
+        latencies.sort_by(f64::total_cmp);
+        let percentile = |p: f64| -> Option<f64> {
+            let last = latencies.len().checked_sub(1)?;
+            let index = ((last as f64) * p).round() as usize;
+            latencies.get(index.min(last)).copied()
+        };
+        fields.insert(
+            "latency".to_owned(),
+            json!({
+                "batches": latencies.len(),
+                "p50_seconds": percentile(0.5),
+                "p99_seconds": percentile(0.99),
+                "max_seconds": latencies.last(),
+            }),
+        );
+        let queues: serde_json::Map<String, Value> = lock(&self.queues)
+            .iter()
+            .map(|(queue, batches)| ((*queue).to_owned(), Value::from(*batches)))
+            .collect();
+        fields.insert("queues".to_owned(), Value::Object(queues));
+        if !self.kafka_reachable() {
+            warnings.push("a Kafka client reaches no broker: not ready".to_owned());
+        }
+        fields.insert("warnings".to_owned(), Value::from(warnings));
     }
 
     /// Lines read by the sources so far.
@@ -354,4 +522,18 @@ impl Stats {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Locks `mutex`, also after a panic elsewhere (the data are counters and lists).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -25,6 +25,7 @@ const EXPORTED_METRICS: &[&str] = &[
     "beacon_kafka_producer_queue_messages",
     "beacon_kafka_delivery_errors_total",
     "beacon_files_watched",
+    "beacon_files_matched",
     "beacon_files_rotated_total",
     "beacon_files_truncated_total",
     "beacon_checkpoint_age_seconds",

@@ -1471,6 +1471,22 @@ fn the_eventlogging_processor_command_line_takes_over_its_consumer_group() {
         || committed_and_end(&brokers, &names) == (2400, 2400),
     );
     let metrics = get(&status, "/metrics").body;
+    // The status page sums the lag per group and topic.
+    let lag_totals = daemon.wait_for(
+        "the lag total to reach 0",
+        Duration::from_secs(60),
+        POLL,
+        || {
+            let body = get(&status, "/api/status").body;
+            let value: Value = serde_json::from_str(&body).ok()?;
+            let totals = value["lag_totals"].as_array()?.clone();
+            (totals.first()?["lag"] == 0).then_some(totals)
+        },
+    );
+    assert_eq!(lag_totals.len(), 1, "{lag_totals:?}");
+    assert_eq!(lag_totals[0]["group"], names.group());
+    assert_eq!(lag_totals[0]["topic"], names.raw());
+    assert_eq!(lag_totals[0]["partitions"], 3);
     let log = daemon.log();
     assert!(daemon.terminate(STOP).status.success());
     assert!(

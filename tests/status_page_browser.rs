@@ -529,6 +529,65 @@ fn status_page_in_chromium_shows_what_the_sink_wrote() {
         "the newest error's raw event is not shown as text:\n{dom}"
     );
 
+    // The operational panels: server-side history, followed files, latency and queues, the
+    // decoded raw event of a recent error, one clock (UTC).
+    let history_lines: u64 = status["history"]["lines"]
+        .as_array()
+        .expect("history.lines is an array")
+        .iter()
+        .map(|v| v.as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(
+        history_lines, lines,
+        "the hour of history holds every delivered line"
+    );
+    assert_eq!(attribute_by_id(&dom, "chart", "data-seconds"), "3600");
+    assert!(
+        text_by_id(&dom, "chart-span").ends_with("UTC"),
+        "{}",
+        text_by_id(&dom, "chart-span")
+    );
+    let files = table_rows(&dom, "files", "path");
+    let followed = files
+        .get(&input.display().to_string())
+        .unwrap_or_else(|| panic!("the input file is listed: {files:?}"));
+    let size = fs::metadata(&input).expect("input metadata").len();
+    assert_eq!(cell_integer(followed, "delivered", "input"), size);
+    assert_eq!(cell_integer(followed, "read", "input"), size);
+    assert!(
+        text_by_id(&dom, "files-detail").starts_with("1 matched"),
+        "{}",
+        text_by_id(&dom, "files-detail")
+    );
+    assert_ne!(text_by_id(&dom, "latency-p50"), "–");
+    assert_ne!(text_by_id(&dom, "latency-p99"), "–");
+    let queues = table_rows(&dom, "queues", "queue");
+    assert!(
+        queues.contains_key("lines") && queues.contains_key("records"),
+        "{queues:?}"
+    );
+    // A recent error whose raw event is a logged line is also shown percent-decoded (the
+    // generated input has malformed capsules among its last lines).
+    let decoded = status["recent_errors"]
+        .as_array()
+        .expect("recent_errors is an array")
+        .iter()
+        .find_map(|e| e["decoded_event"].as_str())
+        .expect("a recent error with a decoded raw event");
+    let escaped = decoded
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    assert!(
+        dom.contains(&format!("class=\"decoded\">{escaped}<")),
+        "the decoded raw event {decoded:?} is shown, as text:\n{dom}"
+    );
+    assert!(text_by_id(&dom, "connection").ends_with(" UTC"));
+    assert!(
+        dom.contains("id=\"warnings\"></ul>"),
+        "no warning while files are read:\n{dom}"
+    );
+
     let stopped = daemon.terminate(Duration::from_secs(30));
     assert!(
         stopped.status.success(),
@@ -536,6 +595,54 @@ fn status_page_in_chromium_shows_what_the_sink_wrote() {
         stopped.status,
         stopped.log
     );
+}
+
+/// An include pattern that matches no file: the daemon runs and waits (ready: files may come
+/// later), and says so on the page, in /api/status and in `beacon_files_matched`, which the
+/// `BeaconProcessorNoInputFiles` alert watches.
+#[test]
+fn a_glob_matching_nothing_is_a_warning_on_the_page() {
+    if !browser_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let config = tmp.path().join("config.yaml");
+    fs::write(
+        &config,
+        "input:\n  type: files\n  include: [\"nowhere/*.log\"]\n  rescan_interval_ms: 50\n  data_dir: data\noutput:\n  type: directory\n  path: out\n",
+    )
+    .expect("write config");
+    let mut daemon = start_daemon(&config, tmp.path().join("daemon.log"));
+    let url = status_page_url(&mut daemon);
+    let server = authority(&url).to_string();
+    let status = daemon.wait_for("the first scan", PATIENCE, POLL, || {
+        let status = api_status(&server);
+        status["files"]["matched"].is_number().then_some(status)
+    });
+    assert_eq!(status["files"]["matched"], 0, "{status}");
+    assert!(
+        status["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("match no file")),
+        "{status}"
+    );
+    let metrics = http::get(&server, "/metrics").body;
+    assert!(
+        metrics.contains("beacon_files_matched{source=\"files\"} 0"),
+        "{metrics}"
+    );
+    let profile = tmp.path().join("chromium-profile");
+    fs::create_dir(&profile).expect("create chromium profile dir");
+    let dom = dump_dom(&url, &profile);
+    assert!(
+        dom.contains("id=\"warnings\"><li>the include patterns match no file"),
+        "DOM:\n{dom}"
+    );
+    assert_eq!(
+        text_by_id(&dom, "files-empty"),
+        "no file matches the include patterns"
+    );
+    assert!(daemon.terminate(Duration::from_secs(30)).status.success());
 }
 
 /// The page as it is served, checked without a browser.

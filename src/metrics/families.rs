@@ -47,6 +47,9 @@ pub struct Families {
     pub delivery_errors: Family<Labels, Counter>,
     /// `beacon_files_watched`.
     pub files_watched: Gauge,
+    /// `beacon_files_matched{source="files"}`: files the include patterns match (only with
+    /// file input, so that an alert on 0 fires for nothing else).
+    pub files_matched: Family<Labels, Gauge>,
     /// `beacon_files_rotated_total`.
     pub files_rotated: Counter,
     /// `beacon_files_truncated_total`.
@@ -155,6 +158,12 @@ impl Families {
             "Files open for reading",
             files_watched.clone(),
         );
+        let files_matched = Family::<Labels, Gauge>::default();
+        registry.register(
+            "beacon_files_matched",
+            "Files the include patterns matched at the last scan (file input only)",
+            files_matched.clone(),
+        );
         let files_rotated = Counter::default();
         registry.register(
             "beacon_files_rotated",
@@ -240,6 +249,7 @@ impl Families {
             producer_queue,
             delivery_errors,
             files_watched,
+            files_matched,
             files_rotated,
             files_truncated,
             checkpoint_age,

@@ -4,8 +4,10 @@
 
 mod families;
 mod label_cap;
+mod rate_history;
 mod status;
 
 pub use families::{Families, Labels, LABEL_CAP};
 pub use label_cap::{LabelCap, OTHER};
+pub use rate_history::{RateHistory, Series, HISTORY_SECONDS};
 pub use status::{describe_error, StatusBoard, StatusInputs};

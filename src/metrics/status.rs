@@ -127,6 +127,7 @@ impl StatusBoard {
                     "schema": e.sample.schema.as_deref().unwrap_or(UNKNOWN_SCHEMA),
                     "message": message,
                     "raw_event": raw_event,
+                    "decoded_event": decoded_event(&e.sample.payload),
                 })
             })
             .collect();
@@ -211,6 +212,23 @@ pub fn describe_error(payload: &[u8]) -> (String, String) {
     (cut(&message, MESSAGE_CHARS), cut(&raw, RAW_EVENT_CHARS))
 }
 
+/// The raw event of a legacy error event with its percent-encoded query string decoded (the
+/// capsule as JSON text, cut short), when it has one that decodes; `None` otherwise.
+pub fn decoded_event(payload: &[u8]) -> Option<String> {
+    let parsed: Map<String, Value> = serde_json::from_slice(payload).ok()?;
+    let raw = parsed
+        .get("event")
+        .and_then(|e| e.get("rawEvent"))
+        .or_else(|| parsed.get("raw_event"))
+        .and_then(Value::as_str)?;
+    let query = raw.split(['\t', ' ', '\n']).next()?;
+    if !query.starts_with('?') || !query.contains('%') {
+        return None;
+    }
+    let decoded = beacon_parsers::qson::decode(query).ok()?;
+    Some(cut(&decoded, RAW_EVENT_CHARS))
+}
+
 fn cut(text: &str, chars: usize) -> String {
     match text.char_indices().nth(chars) {
         Some((at, _)) => format!("{}…", text.get(..at).unwrap_or_default()),
@@ -236,5 +254,16 @@ mod tests {
         assert_eq!(raw.chars().count(), RAW_EVENT_CHARS + 1);
         assert!(raw.ends_with('…'));
         assert_eq!(describe_error(b"{\"event\":{\"mess").1, "");
+    }
+
+    #[test]
+    fn a_legacy_raw_event_is_shown_decoded() {
+        let legacy =
+            br#"{"event":{"message":"bad","rawEvent":"?%7B%22a%22%3A%22b+c%22%7D;\tcp1\t1"}}"#;
+        assert_eq!(decoded_event(legacy).as_deref(), Some(r#"{"a":"b c"}"#));
+        let plain = br#"{"event":{"message":"bad","rawEvent":"garbage"}}"#;
+        assert_eq!(decoded_event(plain), None);
+        let broken = br#"{"event":{"message":"bad","rawEvent":"?%7B%C3%28;"}}"#;
+        assert_eq!(decoded_event(broken), None);
     }
 }

@@ -441,6 +441,7 @@ pub fn consume(ctx: &SourceContext, settings: &KafkaSourceSettings) -> Result<u6
     }
     if let Some(stats) = &ctx.stats {
         stats.expect_kafka_client("source");
+        stats.set_consumer_group(&settings.group_id);
     }
     let context = SourceConsumerContext {
         logging: LoggingContext::new("source"),

@@ -51,6 +51,7 @@ pub fn follow(ctx: &SourceContext, settings: &TailSettings) -> Result<u64, Sourc
         .map(|link| link.committed_checkpoint());
     let mut tailer = Tailer::open(settings.clone(), committed).map_err(SourceError::Checkpoint)?;
     let mut published = TailCounters::default();
+    let mut files_published: Option<std::time::Instant> = None;
     let outcome = loop {
         if ctx.stopping() {
             break Ok(());
@@ -61,6 +62,11 @@ pub fn follow(ctx: &SourceContext, settings: &TailSettings) -> Result<u64, Sourc
         };
         if let Some(stats) = &ctx.stats {
             publish(stats, &tailer, &mut published);
+            // The file list for the status page, about once a second.
+            if files_published.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(1)) {
+                stats.set_files(tailer.file_statuses(), tailer.matched_files());
+                files_published = Some(std::time::Instant::now());
+            }
         }
         if report.bytes == 0 && !ctx.stopping() {
             tailer.wait();

@@ -85,6 +85,8 @@ pub struct Tailer {
     lineages: Vec<Lineage>,
     next_stream: u64,
     scanned_once: bool,
+    /// Files the include patterns matched at the last successful scan.
+    matched_files: usize,
     last_scan: Option<Instant>,
     rescan_requested: bool,
     last_checkpoint_at: Instant,
@@ -160,6 +162,7 @@ impl Tailer {
             lineages,
             next_stream: 0,
             scanned_once: false,
+            matched_files: 0,
             last_scan: None,
             rescan_requested: false,
             last_checkpoint_at: Instant::now(),
@@ -210,6 +213,32 @@ impl Tailer {
             .iter()
             .filter(|l| matches!(l.phase, Phase::Reading(_) | Phase::Detached(_)))
             .count()
+    }
+
+    /// The files open for reading, for the status page: path, phase, bytes read, bytes
+    /// delivered and the file's length at the last check.
+    pub fn file_statuses(&self) -> Vec<crate::stats::FileStatus> {
+        self.lineages
+            .iter()
+            .filter_map(|l| {
+                let reader = match &l.phase {
+                    Phase::Reading(reader) | Phase::Detached(reader) => reader,
+                    _ => return None,
+                };
+                Some(crate::stats::FileStatus {
+                    path: l.path.display().to_string(),
+                    phase: l.phase.name(),
+                    read_offset: reader.read_offset,
+                    delivered_offset: l.durable.offset,
+                    size: reader.last_stat.map(|(len, _)| len),
+                })
+            })
+            .collect()
+    }
+
+    /// Files the include patterns matched at the last successful scan.
+    pub fn matched_files(&self) -> usize {
+        self.matched_files
     }
 
     /// Time since the checkpoint was last written (or since start).
@@ -464,6 +493,7 @@ impl Tailer {
         if self.scan_error.take().is_some() {
             tracing::info!("scanning for input files works again");
         }
+        self.matched_files = found.len();
         if !self.scanned_once && found.is_empty() {
             tracing::warn!(include = ?self.settings.include, "no file matches the include patterns yet; waiting for files to appear");
         }
