@@ -241,6 +241,10 @@ pub struct ProcessArgs {
     /// Legacy schema directory (overrides the configuration's list).
     #[arg(long)]
     pub schemas: Option<PathBuf>,
+    /// No progress line, no warning per error reason and no summary: only problems are
+    /// printed (the exit status says how it ended).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// Arguments of `generate`.

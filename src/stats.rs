@@ -29,7 +29,10 @@ pub struct Stats {
     board: StatusBoard,
     started: Instant,
     lines_read: AtomicU64,
+    bytes_read: AtomicU64,
     lines_delivered: AtomicU64,
+    /// Error events are not logged one reason at a time (`process` has its summary).
+    quiet_error_log: AtomicBool,
     last_delivery: Mutex<Instant>,
     running: AtomicBool,
     failed: AtomicBool,
@@ -85,7 +88,9 @@ impl Default for Stats {
             board: StatusBoard::default(),
             started: Instant::now(),
             lines_read: AtomicU64::new(0),
+            bytes_read: AtomicU64::new(0),
             lines_delivered: AtomicU64::new(0),
+            quiet_error_log: AtomicBool::new(false),
             last_delivery: Mutex::new(Instant::now()),
             running: AtomicBool::new(false),
             failed: AtomicBool::new(false),
@@ -170,7 +175,11 @@ impl Stats {
         if let Some(sample) = &tally.error_sample {
             self.board.push_error(sample);
             // One log line per reason every few seconds, however many invalid events arrive.
-            if let Some(suppressed) = self.error_log.allow(sample.reason) {
+            let logging = !self.quiet_error_log.load(Ordering::Relaxed);
+            if let Some(suppressed) = logging
+                .then(|| self.error_log.allow(sample.reason))
+                .flatten()
+            {
                 let (message, raw_event) = describe_error(&sample.payload);
                 tracing::warn!(
                     reason = sample.reason,
@@ -191,6 +200,22 @@ impl Stats {
             .lines_read
             .get_or_create(&vec![("source", source.to_owned())])
             .inc_by(lines);
+    }
+
+    /// Counts input bytes read by a source (lines with their terminators).
+    pub fn record_bytes_read(&self, bytes: u64) {
+        self.bytes_read.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Input bytes read by the sources so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::Relaxed)
+    }
+
+    /// Stops logging a warning per error reason (the `process` summary lists them instead,
+    /// and the warnings would break its progress line).
+    pub fn quiet_error_log(&self) {
+        self.quiet_error_log.store(true, Ordering::Relaxed);
     }
 
     /// Sets the number of batches waiting in a queue (`lines` or `records`).

@@ -388,3 +388,89 @@ fn silent_mistakes_are_said() {
         "{stderr}"
     );
 }
+
+/// `process`'s progress line in a terminal (a pseudo-terminal from util-linux `script`): the
+/// share of the input read, the time left and whole-number rates, and no per-reason warning in
+/// between; without a terminal the warnings are logged as before; `--quiet` prints nothing but
+/// problems.
+#[test]
+fn process_shows_progress_in_a_terminal_and_is_quiet_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.log");
+    generate(binary(), 60_000, 3, &input, &[]);
+    let schemas = common::legacy_schemas();
+    let schemas = schemas.to_str().unwrap();
+
+    // In a terminal.
+    let script = Path::new("/usr/bin/script");
+    assert!(
+        script.exists(),
+        "util-linux `script` (a pseudo-terminal for this test) is missing"
+    );
+    let command = format!(
+        "{} process --schemas {schemas} --out {} {}",
+        common::BIN,
+        dir.path().join("tty-out").display(),
+        input.display()
+    );
+    let out = std::process::Command::new(script)
+        .args(["-qec", &command, "/dev/null"])
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    let progress = regex::Regex::new(
+        r"\[[=> ]+\] +[0-9]{1,3}% [0-9,]+ lines delivered, [0-9,]+/s, [0-9]+[smh] left",
+    )
+    .unwrap();
+    assert!(
+        progress.is_match(&screen),
+        "no progress line with a percentage, whole-number rates and the time left:\n{screen}"
+    );
+    let decimals = regex::Regex::new(r"[0-9]\.[0-9]+/s").unwrap();
+    assert!(
+        !decimals.is_match(&screen),
+        "rates with decimals:\n{screen}"
+    );
+    assert!(
+        !screen.contains("event delivered as an error event"),
+        "per-reason warnings break the progress line:\n{screen}"
+    );
+    assert!(
+        screen.contains("valid events"),
+        "the summary follows:\n{screen}"
+    );
+
+    // Not a terminal: no progress line, the warnings as before.
+    let out = binary()
+        .args(["process", "--schemas", schemas, "--out"])
+        .arg(dir.path().join("plain-out"))
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("event delivered as an error event"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(" left"), "{stderr}");
+
+    // --quiet: nothing on stderr but problems, every record written.
+    let quiet_out = dir.path().join("quiet-out");
+    let out = binary()
+        .args(["process", "--quiet", "--schemas", schemas, "--out"])
+        .arg(&quiet_out)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("valid events"), "no summary: {stderr}");
+    assert!(
+        !stderr.contains("event delivered as an error event"),
+        "{stderr}"
+    );
+    assert_eq!(read_outputs(&quiet_out).len(), 60_000);
+}

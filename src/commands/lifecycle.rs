@@ -92,18 +92,27 @@ impl Drop for Watchdog {
     }
 }
 
-/// A live progress line (lines delivered and lines/s) on standard error when it is a
-/// terminal; nothing otherwise.
+/// A live progress line on standard error when it is a terminal (nothing otherwise): lines
+/// delivered and lines/s, and, when the input's size is known, a bar with the share read and
+/// the time left.
 pub struct Progress {
     done: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
+/// How often the progress line is redrawn.
+const PROGRESS_TICK: Duration = Duration::from_millis(200);
+
 impl Progress {
-    /// Starts showing the progress of `stats`.
-    pub fn start(stats: &Arc<Stats>) -> Self {
+    /// Whether a progress line would be shown (standard error is a terminal).
+    pub fn wanted() -> bool {
+        std::io::stderr().is_terminal()
+    }
+
+    /// Starts showing the progress of `stats`; `total_bytes` is the input's size when known.
+    pub fn start(stats: &Arc<Stats>, total_bytes: Option<u64>) -> Self {
         let done = Arc::new(AtomicBool::new(false));
-        if !std::io::stderr().is_terminal() {
+        if !Self::wanted() {
             return Progress { done, thread: None };
         }
         let finished = Arc::clone(&done);
@@ -111,18 +120,42 @@ impl Progress {
         let thread = std::thread::Builder::new()
             .name("progress".into())
             .spawn(move || {
-                let bar = indicatif::ProgressBar::new_spinner();
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{spinner} {elapsed_precise} {pos} lines delivered ({per_sec}) {msg}",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-                );
+                let bar = match total_bytes.filter(|&t| t > 0) {
+                    Some(total) => {
+                        let bar = indicatif::ProgressBar::new(total);
+                        bar.set_style(
+                            indicatif::ProgressStyle::with_template(
+                                "{elapsed_precise} [{bar:20}] {percent:>3}% {msg}, {eta} left",
+                            )
+                            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                            .progress_chars("=> "),
+                        );
+                        bar
+                    }
+                    None => {
+                        let bar = indicatif::ProgressBar::new_spinner();
+                        bar.set_style(
+                            indicatif::ProgressStyle::with_template(
+                                "{spinner} {elapsed_precise} {msg}",
+                            )
+                            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                        );
+                        bar
+                    }
+                };
+                let mut rate = LineRate::default();
                 while !finished.load(Ordering::Relaxed) {
-                    bar.set_position(stats.lines_delivered());
-                    let read = stats.lines_read();
-                    bar.set_message(format!("{read} read"));
-                    std::thread::sleep(Duration::from_millis(200));
+                    let delivered = stats.lines_delivered();
+                    bar.set_position(stats.bytes_read());
+                    bar.set_message(format!(
+                        "{} lines delivered, {}/s",
+                        thousands(delivered),
+                        thousands(rate.update(delivered))
+                    ));
+                    if total_bytes.is_none() {
+                        bar.tick();
+                    }
+                    std::thread::sleep(PROGRESS_TICK);
                 }
                 bar.finish_and_clear();
             })
@@ -131,11 +164,63 @@ impl Progress {
     }
 }
 
+/// Lines per second over the last few seconds, as a whole number.
+#[derive(Default)]
+struct LineRate {
+    samples: std::collections::VecDeque<(Instant, u64)>,
+}
+
+impl LineRate {
+    fn update(&mut self, delivered: u64) -> u64 {
+        let now = Instant::now();
+        self.samples.push_back((now, delivered));
+        while self.samples.len() > 2
+            && self
+                .samples
+                .front()
+                .is_some_and(|(at, _)| now.duration_since(*at) > Duration::from_secs(3))
+        {
+            self.samples.pop_front();
+        }
+        match self.samples.front() {
+            Some((at, before)) if now.duration_since(*at) > Duration::from_millis(100) => {
+                let seconds = now.duration_since(*at).as_secs_f64();
+                (delivered.saturating_sub(*before) as f64 / seconds).round() as u64
+            }
+            _ => 0,
+        }
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 impl Drop for Progress {
     fn drop(&mut self) {
         self.done.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1000), "1,000");
+        assert_eq!(super::thousands(1234567), "1,234,567");
     }
 }

@@ -80,7 +80,16 @@ pub fn process(cli: &Cli, args: &ProcessArgs) -> Result<(), CommandError> {
     let stats = Arc::new(Stats::default());
     let _http = start_http(assembled.http_listen, assembled.http_limits, &stats)?;
     let _watchdog = Watchdog::start(Arc::clone(&stop), assembled.shutdown_timeout);
-    let progress = Progress::start(&stats);
+    // Error events are counted by reason in the summary; a warning per reason would break the
+    // progress line.
+    if args.quiet || Progress::wanted() {
+        stats.quiet_error_log();
+    }
+    let progress = if args.quiet {
+        None
+    } else {
+        Some(Progress::start(&stats, input_size(&assembled.input)))
+    };
     let started = Instant::now();
     let stats_handle = Arc::clone(&stats);
     let result = pipeline::run(
@@ -111,8 +120,10 @@ pub fn process(cli: &Cli, args: &ProcessArgs) -> Result<(), CommandError> {
         other => other?,
     };
     let elapsed = started.elapsed().as_secs_f64();
-    let summary = summary(&report, elapsed, &assembled.output);
-    let _ = std::io::stderr().write_all(summary.as_bytes());
+    if !args.quiet {
+        let summary = summary(&report, elapsed, &assembled.output);
+        let _ = std::io::stderr().write_all(summary.as_bytes());
+    }
     if stop.load(std::sync::atomic::Ordering::Relaxed) {
         return Err(CommandError::Interrupted(format!(
             "interrupted before the end of the input: {} lines read were all delivered; the \
@@ -121,6 +132,31 @@ pub fn process(cli: &Cli, args: &ProcessArgs) -> Result<(), CommandError> {
         )));
     }
     Ok(())
+}
+
+/// The input's size in bytes, when it is known: named files, or standard input redirected
+/// from a file (not a pipe).
+fn input_size(input: &SourceSpec) -> Option<u64> {
+    let size = |path: &Path| {
+        std::fs::metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+    };
+    match input {
+        SourceSpec::Stdin => size(Path::new("/dev/stdin")),
+        SourceSpec::FilesOnce(paths) => paths
+            .iter()
+            .map(|p| {
+                if p.as_os_str() == "-" {
+                    size(Path::new("/dev/stdin"))
+                } else {
+                    size(p)
+                }
+            })
+            .sum(),
+        _ => None,
+    }
 }
 
 /// `--out DIR` without `--append`: DIR must not hold files already (the directory sink appends,

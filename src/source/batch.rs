@@ -61,6 +61,32 @@ impl LineBatch {
         })
     }
 
+    /// The input bytes the lines took: their text, a terminator each, and the parts of
+    /// overlong lines that were not kept (for progress against an input's size).
+    pub fn input_bytes(&self) -> u64 {
+        let cut: u64 = self
+            .overlong
+            .iter()
+            .zip(self.overlong_kept())
+            .map(|(o, kept)| o.original_bytes.saturating_sub(kept))
+            .sum();
+        self.data.len() as u64 + self.ends.len() as u64 + cut
+    }
+
+    /// Bytes kept of each overlong line, in order.
+    fn overlong_kept(&self) -> impl Iterator<Item = u64> + '_ {
+        self.overlong.iter().map(|o| {
+            let start = o
+                .index
+                .checked_sub(1)
+                .and_then(|i| self.ends.get(i))
+                .copied()
+                .unwrap_or(0);
+            let end = self.ends.get(o.index).copied().unwrap_or(start);
+            end.saturating_sub(start) as u64
+        })
+    }
+
     /// Lines that were cut at the maximum line length.
     pub fn overlong(&self) -> &[OverlongLine] {
         &self.overlong

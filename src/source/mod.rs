@@ -189,6 +189,7 @@ impl SourceContext {
     /// Sends a batch, blocking while the pipeline is full.
     pub fn send(&self, mut batch: LineBatch) -> Result<(), SourceError> {
         let lines = batch.len() as u64;
+        let bytes = batch.input_bytes();
         batch
             .ack_mut()
             .set_sequence(self.next_sequence.fetch_add(1, Ordering::Relaxed));
@@ -197,6 +198,7 @@ impl SourceContext {
             .map_err(|_| SourceError::PipelineClosed)?;
         if let Some(stats) = &self.stats {
             stats.record_read(&self.name, lines);
+            stats.record_bytes_read(bytes);
             stats.set_queue("lines", self.sender.len());
         }
         Ok(())
