@@ -45,6 +45,10 @@ pub enum Command {
     /// `FORMAT INPUT_URI OUTPUT_URI... [--output-invalid [URI]] [--sid GROUP]`, also read from
     /// an `@FILE` of one argument per line (docs/MIGRATING.md).
     EventloggingProcessor(EventloggingProcessorArgs),
+    /// A terminal view of a running instance (its `/api/status`), redrawn every second.
+    Top(TopArgs),
+    /// Print live records of output topics, or of the error topics, as they are written.
+    Tap(TapArgs),
     /// Development Kafka broker: librdkafka's mock cluster on loopback. Prints
     /// `bootstrap.servers=<address>` and runs until SIGTERM/SIGINT; SIGUSR1 takes the brokers
     /// down, SIGUSR2 brings them back (outage tests).
@@ -102,6 +106,44 @@ pub struct EventloggingProcessorArgs {
     /// Accepted for compatibility: beacon-processor loads no Python plugins.
     #[arg(long)]
     pub no_plugins: bool,
+}
+
+/// Arguments of `top`.
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// The instance's status server (`http.listen` or `--http` of `run`).
+    #[arg(value_name = "ADDR", default_value = "127.0.0.1:9102")]
+    pub address: String,
+    /// Print one view and exit (the default when standard output is not a terminal).
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// Arguments of `tap`.
+#[derive(Debug, Args)]
+pub struct TapArgs {
+    /// Topics to print records of.
+    #[arg(value_name = "TOPIC")]
+    pub topics: Vec<String>,
+    /// Also (or only) the error topics: `routing.error_topic` and the topic of
+    /// `streams.error_stream`.
+    #[arg(long)]
+    pub errors: bool,
+    /// The Kafka cluster (default: the configuration's Kafka output, else its Kafka input).
+    #[arg(long, value_name = "BROKERS")]
+    pub kafka: Option<String>,
+    /// The configuration (brokers and error topics).
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Records to print before exiting; 0: until Ctrl-C.
+    #[arg(long, short = 'n', default_value_t = 10)]
+    pub count: u64,
+    /// Start at the oldest retained records instead of the ones written from now on.
+    #[arg(long)]
+    pub from_beginning: bool,
+    /// Print each record's topic and a tab before it.
+    #[arg(long)]
+    pub with_topic: bool,
 }
 
 /// Replaces each `@FILE` argument of `eventlogging-processor` by the lines of FILE, one

@@ -31,6 +31,11 @@ fn main() -> ExitCode {
         Command::EventloggingProcessor(args) => {
             commands::eventlogging_processor::eventlogging_processor(&cli, args)
         }
+        Command::Top(args) => commands::top::top(args),
+        Command::Tap(args) => {
+            beacon_processor::logging::init(&cli, &Default::default());
+            commands::tap::tap(args)
+        }
         Command::DevKafka(args) => commands::dev_kafka::dev_kafka(&cli, args),
     };
     match result {

@@ -474,3 +474,48 @@ fn process_shows_progress_in_a_terminal_and_is_quiet_when_asked() {
     );
     assert_eq!(read_outputs(&quiet_out).len(), 60_000);
 }
+
+/// `top --once ADDR` shows a running instance's numbers (its `/api/status`), and says clearly
+/// when nothing answers at the address.
+#[test]
+fn top_shows_a_running_instance() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("logs");
+    fs::create_dir(&logs).unwrap();
+    let out = tmp.path().join("out");
+    let config = tmp.path().join("config.yaml");
+    fs::write(
+        &config,
+        format!(
+            "input:\n  type: files\n  include: [\"logs/*.log\"]\n  poll_interval_ms: 20\n  rescan_interval_ms: 50\noutput:\n  type: directory\n  path: out\nschemas:\n  legacy_dirs: [\"{}\"]\nhttp:\n  listen: 127.0.0.1:0\n",
+            common::legacy_schemas().display()
+        ),
+    )
+    .unwrap();
+    let log = logs.join("beacon.log");
+    append_numbered(&log, 0..150);
+    let mut daemon = Daemon::start(&config, tmp.path().join("daemon.log"));
+    assert_eq!(wait_for_records(&out, 150).len(), 150);
+    let address = daemon.status_address();
+    let view = poll(
+        Duration::from_secs(30),
+        Duration::from_millis(200),
+        || {
+            let out = binary().args(["top", "--once", &address]).output().unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        },
+        |view| view.contains("lines                      150"),
+    );
+    assert!(view.contains("lines                      150"), "{view}");
+    assert!(view.contains(&format!("at {address}: ready")), "{view}");
+    assert!(view.contains("\nGeneric "), "the schema's row: {view}");
+    assert!(view.contains("files: 1 matched"), "{view}");
+    assert!(daemon.terminate(Duration::from_secs(20)).status.success());
+
+    let out = binary().args(["top", "--once", &address]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is beacon-processor running"),
+        "{out:?}"
+    );
+}

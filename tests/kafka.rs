@@ -1542,3 +1542,83 @@ fn the_eventlogging_processor_command_line_takes_over_its_consumer_group() {
         "a skipped event is not counted as delivered valid: {metrics}"
     );
 }
+
+/// `tap` prints the records written to a topic after it started (not the older ones), with
+/// their topic, and exits after `-n` records; `--errors` finds the error topic in the
+/// configuration.
+#[test]
+fn tap_prints_the_records_written_while_it_runs() {
+    use std::io::{BufRead, BufReader};
+    let brokers = shared_brokers();
+    let names = Names::new("tap");
+    names.create(&brokers, 1);
+    let topic = names.output("EventError");
+    let old: Vec<String> = (0..3).map(|i| format!("{{\"old\":{i}}}")).collect();
+    produce(&brokers, &topic, &old);
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tap.yaml");
+    fs::write(
+        &config,
+        format!(
+            "input:\n  type: stdin\noutput:\n  type: kafka\n  brokers: \"{brokers}\"\n{}",
+            names.routing_yaml()
+        ),
+    )
+    .unwrap();
+    let mut tap = Command::new(BIN)
+        .args([
+            "tap",
+            "--config",
+            config.to_str().unwrap(),
+            "--errors",
+            "-n",
+            "4",
+            "--with-topic",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = tap.stderr.take().unwrap();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let stderr_thread = std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap_or_default();
+            if line.contains("beacon-processor tap: records of") {
+                let _ = ready_tx.send(line.clone());
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        seen
+    });
+    let ready = ready_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("tap says what it taps");
+    assert!(
+        ready.contains(&format!("{topic} (3 partitions) from now on")),
+        "{ready}"
+    );
+
+    let new: Vec<String> = (0..6).map(|i| format!("{{\"new\":{i}}}")).collect();
+    produce(&brokers, &topic, &new);
+    let out = tap.wait_with_output().unwrap();
+    let log = stderr_thread.join().unwrap();
+    assert!(out.status.success(), "{log}");
+    let printed: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    // Four of the new records (partitions interleave), none of the old ones, none twice.
+    let written: HashSet<String> = new.iter().map(|r| format!("{topic}\t{r}")).collect();
+    assert_eq!(printed.len(), 4, "{printed:?} {log}");
+    assert!(printed.iter().all(|p| written.contains(p)), "{printed:?}");
+    assert_eq!(
+        printed.iter().collect::<HashSet<_>>().len(),
+        4,
+        "{printed:?}"
+    );
+}

@@ -7,6 +7,8 @@ pub mod generate;
 pub mod lifecycle;
 pub mod process;
 pub mod run;
+pub mod tap;
+pub mod top;
 
 use std::fmt;
 
