@@ -60,6 +60,11 @@ fn start() -> Intake {
 
 /// [`start`] with `extra` appended to the `input:` section.
 fn start_with(extra: &str) -> Intake {
+    start_with_schemas(extra, "")
+}
+
+/// [`start_with`], with `schemas_extra` added to the `schemas:` section.
+fn start_with_schemas(extra: &str, schemas_extra: &str) -> Intake {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let config = dir.path().join("intake.yaml");
@@ -83,7 +88,11 @@ http:
   header_timeout_ms: 500
 {schemas}"#,
             out = out.display(),
-            schemas = common::repo_schemas_yaml(),
+            schemas = common::repo_schemas_yaml().replacen(
+                "schemas:\n",
+                &format!("schemas:\n{schemas_extra}"),
+                1
+            ),
         ),
     )
     .unwrap();
@@ -560,4 +569,54 @@ fn a_client_over_its_rate_is_answered_429_with_retry_after() {
         .daemon
         .terminate(Duration::from_secs(30))
         .assert_success();
+}
+
+/// A fault of the service, not of the events: the schema repository cannot be reached (a
+/// version that is not in the local repository, and the remote base URI refuses connections).
+/// Every event errored by the service's fault: 500 with EventGate's reason phrase and body, and
+/// the error events are still written; beside an accepted event: 207.
+#[test]
+fn a_schema_repository_that_cannot_be_reached_is_a_500() {
+    let intake = start_with_schemas(
+        "",
+        "  schema_base_uris: [\"http://127.0.0.1:9/jsonschema\"]\n  allowed_hosts: [\"127.0.0.1\"]\n  fetch_timeout_ms: 1000\n",
+    );
+    let address = intake.address.as_str();
+    let unreachable = json!({
+        "$schema": "/test/event/9.9.9",
+        "meta": {"stream": "test.event"},
+        "test": "needs a remote schema",
+    });
+    let answer = post_json(address, &json!([unreachable.clone()]));
+    assert_eq!(answer.status, 500, "{}", answer.body);
+    assert_eq!(
+        answer.reason,
+        "1 out of 1 events had failures and were not accepted. (0 invalid and 1 errored)."
+    );
+    let body: Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(body["invalid"], json!([]));
+    assert_eq!(body["error"][0]["status"], "error");
+    assert_eq!(body["error"][0]["event"]["test"], "needs a remote schema");
+    let message = body["error"][0]["context"]["message"].as_str().unwrap();
+    assert!(message.contains("127.0.0.1:9"), "{message}");
+
+    // With an event that is accepted: 207, the fetch failure in `error`.
+    let answer = post_json(address, &json!([event(json!("fine")), unreachable]));
+    assert_eq!(answer.status, 207, "{}", answer.body);
+    assert_eq!(
+        answer.reason,
+        "1 out of 2 events were accepted, but 1 failed (0 invalid and 1 errored)."
+    );
+    let written = outputs(&intake.out);
+    assert!(written.iter().any(|(_, r)| r["test"] == "fine"));
+    let errors: Vec<&Value> = written
+        .iter()
+        .filter(|(_, r)| r["error_type"].is_string() || r["message"].is_string())
+        .map(|(_, r)| r)
+        .collect();
+    assert_eq!(
+        errors.len(),
+        2,
+        "both failures were written as error events: {written:?}"
+    );
 }
