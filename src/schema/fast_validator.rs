@@ -150,8 +150,10 @@ struct Rules {
     items: Option<Node>,
     /// String `enum`s, integer `minimum`/`maximum`, `minLength`/`maxLength`.
     leaves: Vec<Leaf>,
-    /// Every other keyword of the node, as one schema.
-    rest: Option<jsonschema::Validator>,
+    /// Every other keyword of the node, as one schema. Boxed, like [`Leaf::Bound`]'s fallback:
+    /// a `jsonschema::Validator` is several words, and keeping it out of line keeps the parts
+    /// every instance reads (types, properties, leaves) in fewer cache lines.
+    rest: Option<Box<jsonschema::Validator>>,
 }
 
 /// A keyword checked here because calling a small `jsonschema` validator per value costs more
@@ -166,7 +168,8 @@ enum Leaf {
         limit: i64,
         lower: bool,
         exclusive: bool,
-        fallback: jsonschema::Validator,
+        /// Boxed: rarely used, and inline it would make every leaf twice as large.
+        fallback: Box<jsonschema::Validator>,
     },
     /// `minLength` or `maxLength`, in code points.
     Length { limit: u64, lower: bool },
@@ -318,7 +321,7 @@ impl Builder<'_, '_> {
                         limit: value.as_i64()?,
                         lower,
                         exclusive,
-                        fallback: (self.compile)(&Value::Object(bound))?,
+                        fallback: Box::new((self.compile)(&Value::Object(bound))?),
                     });
                 }
                 // Taken with their bound above (draft 4 only).
@@ -356,7 +359,7 @@ impl Builder<'_, '_> {
             rules.object = self.object_rules(object, depth)?;
         }
         if !rest.is_empty() {
-            rules.rest = Some((self.compile)(&Value::Object(rest))?);
+            rules.rest = Some(Box::new((self.compile)(&Value::Object(rest))?));
         }
         let empty = rules.types.is_none()
             && rules.object.is_none()
