@@ -650,6 +650,7 @@ fn http_intake_spec(
     positive("max_body_bytes", http.max_body_bytes as u64);
     positive("max_decoded_bytes", http.max_decoded_bytes as u64);
     positive("max_events_per_request", http.max_events_per_request as u64);
+    positive("threads", http.threads as u64);
     if !(http.rate_limit_per_second.is_finite() && http.rate_limit_per_second >= 0.0) {
         problems.push(ConfigProblem::new(
             "input.rate_limit_per_second",
@@ -695,6 +696,7 @@ fn http_intake_spec(
     settings.test_events = http.test_events.clone();
     settings.rate_limit = (http.rate_limit_per_second > 0.0)
         .then_some((http.rate_limit_per_second, http.rate_limit_burst.max(1)));
+    settings.threads = http.threads;
     Some(settings)
 }
 

@@ -301,10 +301,30 @@ fn eventgate_statuses_reasons_and_bodies() {
         );
     }
     assert!(metrics.contains("beacon_http_request_duration_seconds_count"));
-    intake
+    let stopped = intake
         .daemon
         .terminate(Duration::from_secs(30))
         .assert_success();
+    // Every event (and error event) delivered is counted as acknowledged at the stop.
+    let line = stopped
+        .log
+        .lines()
+        .find(|l| l.contains("stopped after draining"))
+        .expect("the stop is logged");
+    let field = |name: &str| -> u64 {
+        let at = line
+            .find(&format!(" {name}="))
+            .expect("the field is logged")
+            + name.len()
+            + 2;
+        line[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("a number")
+    };
+    assert!(field("lines") > 0, "{line}");
+    assert_eq!(field("acknowledged"), field("lines"), "{line}");
 }
 
 #[test]

@@ -187,15 +187,38 @@ impl SourceContext {
     }
 
     /// Sends a batch, blocking while the pipeline is full.
-    pub fn send(&self, mut batch: LineBatch) -> Result<(), SourceError> {
+    pub fn send(&self, batch: LineBatch) -> Result<(), SourceError> {
+        self.send_or_wait(batch, |batch| self.send_blocking(batch))
+    }
+
+    /// The blocking send of [`send_or_wait`](Self::send_or_wait) (the batch already numbered).
+    pub fn send_blocking(&self, batch: LineBatch) -> Result<(), SourceError> {
+        self.sender
+            .send(batch)
+            .map_err(|_| SourceError::PipelineClosed)
+    }
+
+    /// Sends a batch; when the pipeline is full, `wait(send)` is called with the blocking send
+    /// (an async caller wraps it so that its runtime keeps running other tasks meanwhile).
+    pub fn send_or_wait(
+        &self,
+        mut batch: LineBatch,
+        wait: impl FnOnce(LineBatch) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError> {
         let lines = batch.len() as u64;
         let bytes = batch.input_bytes();
         batch
             .ack_mut()
             .set_sequence(self.next_sequence.fetch_add(1, Ordering::Relaxed));
-        self.sender
-            .send(batch)
-            .map_err(|_| SourceError::PipelineClosed)?;
+        match self.sender.try_send(batch) {
+            Ok(()) => {}
+            Err(crossbeam_channel::TrySendError::Full(batch)) => {
+                wait(batch)?;
+            }
+            Err(crossbeam_channel::TrySendError::Disconnected(_)) => {
+                return Err(SourceError::PipelineClosed)
+            }
+        }
         if let Some(stats) = &self.stats {
             stats.record_read(&self.name, lines);
             stats.record_bytes_read(bytes);

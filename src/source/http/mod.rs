@@ -67,6 +67,8 @@ pub struct HttpIntakeSettings {
     pub test_events: Option<Vec<serde_json::Value>>,
     /// Requests per second and burst per client address (`None`: no limit).
     pub rate_limit: Option<(f64, u32)>,
+    /// Threads of the intake's runtime.
+    pub threads: usize,
 }
 
 impl HttpIntakeSettings {
@@ -85,13 +87,14 @@ impl HttpIntakeSettings {
             line_format: crate::config::DEFAULT_FORMAT.to_owned(),
             test_events: None,
             rate_limit: None,
+            threads: 1,
         }
     }
 }
 
 struct Intake {
     ctx: SourceContext,
-    queue: tokio::sync::mpsc::Sender<batcher::Pending>,
+    batcher: Arc<batcher::Batcher>,
     rate_limit: Option<RateLimit>,
     beacons: BeaconLines,
     settings: HttpIntakeSettings,
@@ -120,8 +123,10 @@ pub fn serve(ctx: &SourceContext, settings: &HttpIntakeSettings) -> Result<u64, 
     let listener = std::net::TcpListener::bind(settings.listen).map_err(error)?;
     listener.set_nonblocking(true).map_err(error)?;
     let address = listener.local_addr().map_err(error)?;
+    // A multi-thread runtime even with one thread: a full pipeline is waited for with
+    // `block_in_place`, which needs one (src/source/http/batcher.rs).
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(settings.threads.max(1))
         .thread_name("http-intake")
         .enable_io()
         .enable_time()
@@ -131,10 +136,10 @@ pub fn serve(ctx: &SourceContext, settings: &HttpIntakeSettings) -> Result<u64, 
         .cors_origin
         .as_deref()
         .and_then(|origin| HeaderValue::from_str(origin).ok());
-    let (queue, batcher) = batcher::start(ctx.clone(), ctx.settings.batch_lines).map_err(error)?;
+    let batcher = batcher::Batcher::new(ctx.clone(), ctx.settings.batch_lines);
     let intake = Arc::new(Intake {
         ctx: ctx.clone(),
-        queue,
+        batcher,
         rate_limit: settings
             .rate_limit
             .map(|(per_second, burst)| RateLimit::new(per_second, burst)),
@@ -161,11 +166,8 @@ pub fn serve(ctx: &SourceContext, settings: &HttpIntakeSettings) -> Result<u64, 
         Ok::<(), SourceError>(())
     })?;
     runtime.shutdown_timeout(Duration::from_secs(1));
-    // The last sender of the batcher's queue: the batcher ends once it has sent what waits.
+    intake.batcher.flush_remaining();
     drop(intake);
-    if batcher.join().is_err() {
-        tracing::error!("the HTTP intake's batcher thread panicked");
-    }
     Ok(events.load(std::sync::atomic::Ordering::Relaxed))
 }
 
@@ -313,7 +315,7 @@ async fn accept_events(
         request: Some(Arc::clone(&facts)),
         ack: receiver,
     };
-    if intake.queue.send(pending).await.is_err() {
+    if !intake.batcher.submit(pending) {
         return Answer::problem(
             StatusCode::SERVICE_UNAVAILABLE,
             "Shutting down",
@@ -468,7 +470,7 @@ async fn beacon(State((intake, events)): IntakeState, request: Request<Body>) ->
         request: None,
         ack: Arc::new(RequestAck::hasty(1, lost)),
     };
-    let answer = if intake.queue.send(pending).await.is_ok() {
+    let answer = if intake.batcher.submit(pending) {
         events.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Answer::plain(StatusCode::NO_CONTENT, "No Content")
     } else {
