@@ -1566,6 +1566,15 @@ fn tap_prints_the_records_written_while_it_runs() {
         ),
     )
     .unwrap();
+    /// Kills the tap if the test fails before it exits.
+    struct KillOnDrop(u32);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = Command::new("kill")
+                .args(["-9", &self.0.to_string()])
+                .status();
+        }
+    }
     let mut tap = Command::new(BIN)
         .args([
             "tap",
@@ -1580,6 +1589,7 @@ fn tap_prints_the_records_written_while_it_runs() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let guard = KillOnDrop(tap.id());
     let stderr = tap.stderr.take().unwrap();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let stderr_thread = std::thread::spawn(move || {
@@ -1605,6 +1615,8 @@ fn tap_prints_the_records_written_while_it_runs() {
     let new: Vec<String> = (0..6).map(|i| format!("{{\"new\":{i}}}")).collect();
     produce(&brokers, &topic, &new);
     let out = tap.wait_with_output().unwrap();
+    // It exited: nothing to kill (its pid may belong to another process by now).
+    std::mem::forget(guard);
     let log = stderr_thread.join().unwrap();
     assert!(out.status.success(), "{log}");
     let printed: Vec<String> = String::from_utf8(out.stdout)
