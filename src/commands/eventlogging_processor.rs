@@ -16,7 +16,7 @@ use crate::cli::{Cli, EventloggingProcessorArgs};
 use crate::config::eventlogging_uri::{Endpoint, EventloggingUri, UriError};
 use crate::config::{
     self, ConfigFile, CopyRouteConfig, FilesInputConfig, InputConfig, KafkaInputConfig,
-    KafkaOutputConfig, LoadedConfig, OptionValue, OutputConfig, StartFromConfig,
+    KafkaOutputConfig, OptionValue, OutputConfig, StartFromConfig,
 };
 use crate::logging;
 use crate::topic::TopicTemplate;
@@ -40,13 +40,7 @@ pub fn eventlogging_processor(
 ) -> Result<(), CommandError> {
     let stop = Arc::new(AtomicBool::new(false));
     install_signal_handlers(&stop)?;
-    let mut loaded = match &args.config.config {
-        Some(path) => config::load(path)?,
-        None if Path::new(config::DEFAULT_CONFIG_PATH).exists() => {
-            config::load(Path::new(config::DEFAULT_CONFIG_PATH))?
-        }
-        None => LoadedConfig::defaults(),
-    };
+    let mut loaded = config::load_or_defaults(args.config.config.as_deref())?;
     let as_read = loaded.file.clone();
     let cwd = std::env::current_dir()
         .map_err(|e| CommandError::Other(format!("cannot read the working directory: {e}")))?;
@@ -484,6 +478,7 @@ fn absolute(cwd: &Path, path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::LoadedConfig;
     use clap::Parser;
 
     fn parse(line: &[&str]) -> EventloggingProcessorArgs {

@@ -22,13 +22,7 @@ use super::CommandError;
 pub fn process(cli: &Cli, args: &ProcessArgs) -> Result<(), CommandError> {
     let stop = Arc::new(AtomicBool::new(false));
     install_signal_handlers(&stop)?;
-    let mut loaded = match &args.config.config {
-        Some(path) => config::load(path)?,
-        None if Path::new(config::DEFAULT_CONFIG_PATH).exists() => {
-            config::load(Path::new(config::DEFAULT_CONFIG_PATH))?
-        }
-        None => LoadedConfig::defaults(),
-    };
+    let mut loaded = config::load_or_defaults(args.config.config.as_deref())?;
     let without_config = args.config.config.is_none() && loaded.path.is_none();
     apply_overrides(&mut loaded, args);
     logging::init(cli, &loaded.file.logging);

@@ -3,7 +3,6 @@
 //! assigns every partition at its current end (or its beginning) and commits nothing.
 
 use std::io::Write;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +12,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use crate::cli::TapArgs;
-use crate::config::{self, InputConfig, LoadedConfig, OutputConfig};
+use crate::config::{self, InputConfig, OutputConfig};
 
 use super::lifecycle::install_signal_handlers;
 use super::CommandError;
@@ -25,13 +24,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn tap(args: &TapArgs) -> Result<(), CommandError> {
     let stop = Arc::new(AtomicBool::new(false));
     install_signal_handlers(&stop)?;
-    let loaded = match &args.config.config {
-        Some(path) => config::load(path)?,
-        None if Path::new(config::DEFAULT_CONFIG_PATH).exists() => {
-            config::load(Path::new(config::DEFAULT_CONFIG_PATH))?
-        }
-        None => LoadedConfig::defaults(),
-    };
+    let loaded = config::load_or_defaults(args.config.config.as_deref())?;
     let brokers =
         match (&args.kafka, &loaded.file.output, &loaded.file.input) {
             (Some(brokers), _, _) => brokers.clone(),

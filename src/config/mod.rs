@@ -169,6 +169,16 @@ impl LoadedConfig {
     }
 }
 
+/// The configuration of a one-shot command: `path` if given, else the default file when it
+/// exists (commands run from the repository), else built-in defaults.
+pub fn load_or_defaults(path: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
+    match path {
+        Some(path) => load(path),
+        None if Path::new(DEFAULT_CONFIG_PATH).exists() => load(Path::new(DEFAULT_CONFIG_PATH)),
+        None => Ok(LoadedConfig::defaults()),
+    }
+}
+
 /// Reads and parses a configuration file. An empty file is refused: it is almost always a
 /// mistake (a wrong path, a truncated copy), and built-in defaults would run without schemas.
 pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
