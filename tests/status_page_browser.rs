@@ -645,6 +645,90 @@ fn a_glob_matching_nothing_is_a_warning_on_the_page() {
     assert!(daemon.terminate(Duration::from_secs(30)).status.success());
 }
 
+/// With Kafka input (librdkafka's mock cluster from `dev-kafka`: the browser tests need no
+/// Java): the consumer lag summed per group and topic, on the page.
+#[test]
+fn kafka_lag_per_group_and_topic_on_the_page() {
+    if !browser_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let address_file = tmp.path().join("brokers");
+    let mut cluster = Daemon::spawn(
+        binary().args([
+            "dev-kafka",
+            "--topic",
+            "raw:2",
+            "--address-file",
+            address_file.to_str().expect("utf-8 temp path"),
+        ]),
+        tmp.path().join("dev-kafka.log"),
+    );
+    let brokers = cluster.wait_for("the mock cluster's address", PATIENCE, POLL, || {
+        fs::read_to_string(&address_file)
+            .ok()
+            .map(|text| {
+                text.trim()
+                    .trim_start_matches("bootstrap.servers=")
+                    .to_owned()
+            })
+            .filter(|text| !text.is_empty())
+    });
+    let lines: u64 = 500;
+    let generated = binary()
+        .args([
+            "generate",
+            "-n",
+            &lines.to_string(),
+            "--kafka",
+            &brokers,
+            "--topic",
+            "raw",
+        ])
+        .args([
+            "--schemas",
+            common::legacy_schemas().to_str().expect("utf-8"),
+        ])
+        .output()
+        .expect("generate runs");
+    assert!(generated.status.success(), "{generated:?}");
+
+    let out = tmp.path().join("out");
+    let config = tmp.path().join("config.yaml");
+    fs::write(
+        &config,
+        format!(
+            "input:\n  type: kafka\n  brokers: \"{brokers}\"\n  topics: [raw]\n  group_id: page-group\n  start_from: earliest\noutput:\n  type: directory\n  path: out\nschemas:\n  legacy_dirs: [\"{}\"]\n",
+            common::legacy_schemas().display()
+        ),
+    )
+    .expect("write config");
+    let mut daemon = start_daemon(&config, tmp.path().join("daemon.log"));
+    let url = status_page_url(&mut daemon);
+    let server = authority(&url).to_string();
+    wait_delivered(&mut daemon, &out, lines);
+    daemon.wait_for("the lag total to reach 0", PATIENCE, POLL, || {
+        let status = api_status(&server);
+        (status["lag_totals"][0]["lag"] == 0).then_some(())
+    });
+    let profile = tmp.path().join("chromium-profile");
+    fs::create_dir(&profile).expect("create chromium profile dir");
+    let dom = dump_dom(&url, &profile);
+    let rows = table_rows(&dom, "lag-totals", "topic");
+    let raw = rows
+        .get("raw")
+        .unwrap_or_else(|| panic!("no lag row for the raw topic: {rows:?}\n{dom}"));
+    assert_eq!(
+        raw.get("group").map(String::as_str),
+        Some("page-group"),
+        "{raw:?}"
+    );
+    assert_eq!(cell_integer(raw, "partitions", "raw"), 2);
+    assert_eq!(cell_integer(raw, "lag", "raw"), 0);
+    assert!(daemon.terminate(Duration::from_secs(30)).status.success());
+    cluster.terminate(Duration::from_secs(30));
+}
+
 /// The page as it is served, checked without a browser.
 const STATUS_PAGE: &str = include_str!("../src/http/status_page.html");
 

@@ -113,6 +113,7 @@ pub fn check_record(record: &OutputRecord, raw: &[u8]) {
                 );
             }
         }
+        Outcome::Copy => panic!("the worker made a copy: copies come from the output routes"),
     }
 }
 
