@@ -215,7 +215,20 @@ pub fn summary(report: &RunReport, elapsed_seconds: f64, output: &SinkSpec) -> S
     for (reason, count) in &totals.errors {
         let _ = writeln!(out, "  {:<30} {:>12}", reason, count);
     }
-    let _ = writeln!(out, "{:<32} {:>12}", "delivered (valid + errors)", lines);
+    if totals.skipped > 0 {
+        let _ = writeln!(
+            out,
+            "{:<32} {:>12}",
+            "skipped (disabled schemas)", totals.skipped
+        );
+        let _ = writeln!(
+            out,
+            "{:<32} {:>12}",
+            "lines (valid + errors + skipped)", lines
+        );
+    } else {
+        let _ = writeln!(out, "{:<32} {:>12}", "delivered (valid + errors)", lines);
+    }
     let _ = writeln!(out, "per topic:");
     for (topic, count) in &totals.topics {
         let _ = writeln!(out, "  {:<30} {:>12}", topic, count);
