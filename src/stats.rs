@@ -180,13 +180,13 @@ impl Stats {
                 .then(|| self.error_log.allow(sample.reason))
                 .flatten()
             {
-                let (message, raw_event) = describe_error(&sample.payload);
+                let described = describe_error(&sample.payload);
                 tracing::warn!(
                     reason = sample.reason,
                     schema = ?sample.schema,
                     suppressed,
-                    error = ?message,
-                    raw_event = ?raw_event,
+                    error = ?described.message,
+                    raw_event = ?described.raw_event,
                     "event delivered as an error event"
                 );
             }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::cli::TopArgs;
+use crate::metrics::cut;
 
 use super::lifecycle::{install_signal_handlers, thousands};
 use super::CommandError;
@@ -261,13 +262,6 @@ pub fn render(status: &Value, address: &str) -> String {
         let _ = writeln!(out, "\nqueues (batches waiting): {}", parts.join(", "));
     }
     out
-}
-
-fn cut(text: &str, chars: usize) -> String {
-    match text.char_indices().nth(chars) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
-    }
 }
 
 #[cfg(test)]

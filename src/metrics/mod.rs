@@ -10,4 +10,4 @@ mod status;
 pub use families::{Families, Labels, LABEL_CAP};
 pub use label_cap::{LabelCap, OTHER};
 pub use rate_history::{RateHistory, Series, HISTORY_SECONDS};
-pub use status::{describe_error, StatusBoard, StatusInputs};
+pub use status::{cut, describe_error, ErrorDescription, StatusBoard, StatusInputs};

@@ -120,14 +120,14 @@ impl StatusBoard {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
             .map(|e| {
-                let (message, raw_event) = describe_error(&e.sample.payload);
+                let described = describe_error(&e.sample.payload);
                 json!({
                     "at": e.at,
                     "reason": e.sample.reason,
                     "schema": e.sample.schema.as_deref().unwrap_or(UNKNOWN_SCHEMA),
-                    "message": message,
-                    "raw_event": raw_event,
-                    "decoded_event": decoded_event(&e.sample.payload),
+                    "message": described.message,
+                    "raw_event": described.raw_event,
+                    "decoded_event": described.decoded_event,
                 })
             })
             .collect();
@@ -186,11 +186,24 @@ impl StatusBoard {
     }
 }
 
-/// The message and the raw event (cut short) of an error event: an EventError capsule
-/// (`event.message`, `event.rawEvent`) or an EventGate error event (`message`, `raw_event`).
-pub fn describe_error(payload: &[u8]) -> (String, String) {
+/// What an error event says, for people: its message and raw event (cut short), and for a
+/// logged line, the line's capsule percent-decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorDescription {
+    /// The error message.
+    pub message: String,
+    /// The raw event as the error event holds it.
+    pub raw_event: String,
+    /// The raw line's query string decoded (the capsule as JSON text), when it is a logged
+    /// line whose query decodes; `None` otherwise.
+    pub decoded_event: Option<String>,
+}
+
+/// Describes an error event: an EventError capsule (`event.message`, `event.rawEvent`) or an
+/// EventGate error event (`message`, `raw_event`); its JSON is read once.
+pub fn describe_error(payload: &[u8]) -> ErrorDescription {
     let parsed: Map<String, Value> = serde_json::from_slice(payload).unwrap_or_default();
-    let field = |outer: &str, inner: &str| -> Option<String> {
+    let field = |outer: &str, inner: &str| -> Option<&str> {
         parsed
             .get(outer)
             .and_then(|v| {
@@ -201,26 +214,23 @@ pub fn describe_error(payload: &[u8]) -> (String, String) {
                 }
             })
             .and_then(Value::as_str)
-            .map(str::to_owned)
     };
     let message = field("event", "message")
         .or_else(|| field("message", ""))
-        .unwrap_or_else(|| "(error event not readable: it was cut short)".to_owned());
+        .unwrap_or("(error event not readable: it was cut short)");
     let raw = field("event", "rawEvent")
         .or_else(|| field("raw_event", ""))
         .unwrap_or_default();
-    (cut(&message, MESSAGE_CHARS), cut(&raw, RAW_EVENT_CHARS))
+    ErrorDescription {
+        message: cut(message, MESSAGE_CHARS),
+        raw_event: cut(raw, RAW_EVENT_CHARS),
+        decoded_event: decoded_line(raw),
+    }
 }
 
-/// The raw event of a legacy error event with its percent-encoded query string decoded (the
-/// capsule as JSON text, cut short), when it has one that decodes; `None` otherwise.
-pub fn decoded_event(payload: &[u8]) -> Option<String> {
-    let parsed: Map<String, Value> = serde_json::from_slice(payload).ok()?;
-    let raw = parsed
-        .get("event")
-        .and_then(|e| e.get("rawEvent"))
-        .or_else(|| parsed.get("raw_event"))
-        .and_then(Value::as_str)?;
+/// A logged line's capsule: its query string (`?%7B...;`, up to the first field separator)
+/// percent-decoded and cut short.
+fn decoded_line(raw: &str) -> Option<String> {
     let query = raw.split(['\t', ' ', '\n']).next()?;
     if !query.starts_with('?') || !query.contains('%') {
         return None;
@@ -229,7 +239,8 @@ pub fn decoded_event(payload: &[u8]) -> Option<String> {
     Some(cut(&decoded, RAW_EVENT_CHARS))
 }
 
-fn cut(text: &str, chars: usize) -> String {
+/// `text` cut to `chars` characters, with `…` when something was cut.
+pub fn cut(text: &str, chars: usize) -> String {
     match text.char_indices().nth(chars) {
         Some((at, _)) => format!("{}…", text.get(..at).unwrap_or_default()),
         None => text.to_owned(),
@@ -243,27 +254,35 @@ mod tests {
     #[test]
     fn error_descriptions_of_both_generations() {
         let legacy = br#"{"event":{"message":"bad","rawEvent":"line"},"schema":"EventError"}"#;
+        let described = describe_error(legacy);
         assert_eq!(
-            describe_error(legacy),
-            ("bad".to_owned(), "line".to_owned())
+            (described.message.as_str(), described.raw_event.as_str()),
+            ("bad", "line")
         );
         let platform = br#"{"message":"m","raw_event":"r","error_type":"ValidationError"}"#;
-        assert_eq!(describe_error(platform), ("m".to_owned(), "r".to_owned()));
+        let described = describe_error(platform);
+        assert_eq!(
+            (described.message.as_str(), described.raw_event.as_str()),
+            ("m", "r")
+        );
         let long = format!(r#"{{"message":"m","raw_event":"{}"}}"#, "é".repeat(400));
-        let (_, raw) = describe_error(long.as_bytes());
+        let raw = describe_error(long.as_bytes()).raw_event;
         assert_eq!(raw.chars().count(), RAW_EVENT_CHARS + 1);
         assert!(raw.ends_with('…'));
-        assert_eq!(describe_error(b"{\"event\":{\"mess").1, "");
+        assert_eq!(describe_error(b"{\"event\":{\"mess").raw_event, "");
     }
 
     #[test]
     fn a_legacy_raw_event_is_shown_decoded() {
         let legacy =
             br#"{"event":{"message":"bad","rawEvent":"?%7B%22a%22%3A%22b+c%22%7D;\tcp1\t1"}}"#;
-        assert_eq!(decoded_event(legacy).as_deref(), Some(r#"{"a":"b c"}"#));
+        assert_eq!(
+            describe_error(legacy).decoded_event.as_deref(),
+            Some(r#"{"a":"b c"}"#)
+        );
         let plain = br#"{"event":{"message":"bad","rawEvent":"garbage"}}"#;
-        assert_eq!(decoded_event(plain), None);
+        assert_eq!(describe_error(plain).decoded_event, None);
         let broken = br#"{"event":{"message":"bad","rawEvent":"?%7B%C3%28;"}}"#;
-        assert_eq!(decoded_event(broken), None);
+        assert_eq!(describe_error(broken).decoded_event, None);
     }
 }
