@@ -224,7 +224,11 @@ impl Worker<'_> {
             Ok(settings) => settings,
             Err(failure) => return self.failed(failure, Some(&event), line, clock),
         };
-        let now = clock.iso();
+        // The time now stands in for a missing receive time only: not formatted otherwise.
+        let now = match facts.received_dt {
+            Some(_) => String::new(),
+            None => clock.iso(),
+        };
         enrich(&mut event, schema, facts, &now);
         let event = Value::Object(event);
         let verdict = schema.validate(&event);

@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::answer::{Answer, EMPTY_BODY};
+use super::request_lines::RequestLines;
 
 /// Limits on a body once received.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +29,7 @@ pub fn events_of(
     headers: &HeaderMap,
     body: &[u8],
     limits: BodyLimits,
-) -> Result<Vec<Vec<u8>>, Answer> {
+) -> Result<RequestLines, Answer> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -134,10 +135,12 @@ pub fn events_of(
             ),
         ));
     }
-    Ok(events
-        .into_iter()
-        .map(|event| event.trim_ascii().to_vec())
-        .collect())
+    let bytes = events.iter().map(|event| event.len()).sum();
+    let mut lines = RequestLines::with_capacity(events.len(), bytes);
+    for event in events {
+        lines.push(event.trim_ascii());
+    }
+    Ok(lines)
 }
 
 fn gunzip(body: &[u8], max: usize) -> Result<Vec<u8>, Answer> {
@@ -196,7 +199,7 @@ mod tests {
         );
         assert_eq!(
             events_of(&h, br#"{"a":1}"#, LIMITS).unwrap(),
-            vec![br#"{"a":1}"#.to_vec()]
+            RequestLines::one(br#"{"a":1}"#)
         );
         for empty in [&b""[..], b"  ", b"[]", b"{}"] {
             let answer = events_of(&h, empty, LIMITS).unwrap_err();

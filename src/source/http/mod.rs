@@ -15,6 +15,7 @@ mod body;
 mod client_address;
 mod rate_limit;
 mod request_ack;
+mod request_lines;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -39,6 +40,7 @@ use beacon_line::{BeaconLines, BeaconRequest};
 use body::BodyLimits;
 use rate_limit::RateLimit;
 use request_ack::RequestAck;
+use request_lines::RequestLines;
 
 /// Settings of the HTTP intake.
 #[derive(Debug, Clone, PartialEq)]
@@ -283,7 +285,7 @@ fn is_hasty<B>(request: &Request<B>) -> bool {
 async fn accept_events(
     intake: &Intake,
     counted: &std::sync::atomic::AtomicU64,
-    events: Vec<Vec<u8>>,
+    events: RequestLines,
     headers: &HeaderMap,
     client: String,
     received: Clock,
@@ -359,10 +361,10 @@ async fn test_events(State((intake, events)): IntakeState, request: Request<Body
             "no test events are configured",
         ),
         Some(test) => {
-            let batch = test
-                .iter()
-                .map(|e| serde_json::to_vec(e).unwrap_or_default())
-                .collect();
+            let mut batch = RequestLines::default();
+            for event in test {
+                batch.push(&serde_json::to_vec(event).unwrap_or_default());
+            }
             let client = intake.client_of(&request);
             let hasty = is_hasty(&request);
             accept_events(
@@ -466,7 +468,7 @@ async fn beacon(State((intake, events)): IntakeState, request: Request<Body>) ->
         .map(|s| s.metrics.http_hasty_lost.clone())
         .unwrap_or_default();
     let pending = batcher::Pending {
-        lines: vec![line.into_bytes()],
+        lines: RequestLines::one(line.as_bytes()),
         request: None,
         ack: Arc::new(RequestAck::hasty(1, lost)),
     };
