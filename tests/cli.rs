@@ -203,6 +203,79 @@ fn process_reads_stdin_and_writes_stdout() {
     assert_eq!(events[0]["seqId"], 7);
 }
 
+/// Ctrl-C on `process`: what was read is delivered, the summary says the run was interrupted,
+/// and the exit status is 130 (not 0, which would claim the input was all processed).
+#[test]
+fn process_interrupted_says_so_and_exits_130() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.log");
+    generate(binary(), 1_000, 9, &input, &[]);
+    let out_dir = tmp.path().join("out");
+    // Standard input stays open after the lines: the input has no end, only the interrupt.
+    let mut child = binary()
+        .current_dir(repo())
+        .args([
+            "process",
+            "--quiet",
+            "--out",
+            out_dir.to_str().unwrap(),
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&fs::read(&input).unwrap()).unwrap();
+    stdin.flush().unwrap();
+    // Complete lines written so far (a record being written is not counted).
+    let written = || -> usize {
+        fs::read_dir(&out_dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| fs::read(e.path()).unwrap_or_default())
+                    .map(|bytes| bytes.iter().filter(|&&b| b == b'\n').count())
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    common::wait_until(
+        "the lines written so far to be delivered",
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        || written() == 1_000,
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // It stops with standard input still open: a read blocked on it does not hold it.
+    let stopped = poll(
+        Duration::from_secs(20),
+        Duration::from_millis(50),
+        || child.try_wait().unwrap().is_some(),
+        |stopped| *stopped,
+    );
+    if !stopped {
+        let _ = child.kill();
+        panic!("process did not stop within 20 s of the interrupt while its input stayed open");
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains(
+            "interrupted before the end of the input: 1000 lines read were all delivered"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(read_outputs(&out_dir).len(), 1_000);
+}
+
 fn wait_for_records(dir: &Path, expected: usize) -> Vec<(String, Value)> {
     poll(
         Duration::from_secs(30),

