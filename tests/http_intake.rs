@@ -150,6 +150,21 @@ fn eventgate_statuses_reasons_and_bodies() {
     assert_eq!(record["meta"]["id"].as_str().map(str::len), Some(36));
     assert!(record["meta"]["dt"].as_str().unwrap().ends_with('Z'));
 
+    // `$schema` spellings EventGate resolved: a query or fragment, `.yaml`, `latest`; and one
+    // it did not (no leading `/`), resolved here.
+    for uri in [
+        "/test/event/1.0.0?x=1",
+        "/test/event/1.0.0#f",
+        "/test/event/1.0.0.yaml",
+        "/test/event/latest",
+        "test/event/1.0.0",
+    ] {
+        let mut spelled = event(json!(uri));
+        spelled["$schema"] = json!(uri);
+        let answer = post_json(address, &json!([spelled]));
+        assert_eq!(answer.status, 201, "{uri}: {}", answer.body);
+    }
+
     // Mixed: accepted, invalid (test must be a string), errored (no $schema): 207.
     let answer = post_json(
         address,

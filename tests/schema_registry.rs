@@ -231,6 +231,17 @@ fn remote_hit_is_fetched_once_then_cached() {
     let relative = registry.event_schema("test/0.0.1").expect("same URL");
     assert!(Arc::ptr_eq(&schema, &relative), "shared through the $id");
     assert_eq!(server.total_requests(), 1);
+    // A query or fragment names the same schema (EventGate resolved them too): no request,
+    // no new cache entry, however many spellings come.
+    let entries = registry.event_schema_cache_len();
+    for n in 0..50 {
+        for uri in [format!("/test/0.0.1?x={n}"), format!("/test/0.0.1#f{n}")] {
+            let same = registry.event_schema(&uri).expect("query ignored");
+            assert!(Arc::ptr_eq(&schema, &same), "{uri}");
+        }
+    }
+    assert_eq!(registry.event_schema_cache_len(), entries);
+    assert_eq!(server.total_requests(), 1);
 }
 
 #[test]

@@ -45,7 +45,9 @@ use super::legacy_dir::LegacyDirSource;
 use super::pending::{PendingLookups, PendingState, Start};
 use super::ref_retriever::SourceRetriever;
 use super::remote_fetcher::{RemoteFetcher, RemoteFetcherSettings};
-use super::schema_uri::{classify_schema_uri, HostAllowlist, SchemaPath, SchemaUriTarget};
+use super::schema_uri::{
+    classify_schema_uri, without_query, HostAllowlist, SchemaPath, SchemaUriTarget,
+};
 use super::scid::extract_legacy_scid;
 use super::settings::{
     check_extension, check_http_url, SchemaRegistrySettings, SchemaSettingsError,
@@ -295,6 +297,7 @@ impl SchemaRegistry {
     }
 
     fn poll_event(&self, uri: &str) -> Polled<EventSchema> {
+        let uri = without_query(uri);
         if let Some(schema) = self.shared.cached_event(uri) {
             CACHE_HITS.fetch_add(1, Ordering::Relaxed);
             return Polled::Ready(schema);

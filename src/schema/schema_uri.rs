@@ -5,12 +5,23 @@
 //!   the configured repositories and base URIs; every segment must be non-empty, must not be
 //!   `.` or `..`, and may only use unreserved and sub-delimiter URI characters plus `:` and `@`
 //!   (no `%`, `?`, `#`, `\`, spaces or non-ASCII), so it cannot escape a repository, change a
-//!   URL's query, or come in endless spellings; or
+//!   URL's query, or come in endless spellings (a query or fragment is cut off before lookup,
+//!   [`without_query`]); or
 //! - an **absolute URI** (`^[a-zA-Z][a-zA-Z0-9+.-]*://`), fetched as is only when it is
 //!   `http`/`https`, has no user info, its host (and port) is on the allowlist, and its path
 //!   passes the same segment rules. `file://` is always refused.
 
 use std::fmt;
+
+/// A `$schema` without its query and fragment: `/test/event/1.0.0?x=1#y` names
+/// `/test/event/1.0.0`. EventGate resolved such URIs (the query went to a schema server that
+/// ignored it). Here a schema is named by its path alone, so a query reaches no server and
+/// makes no new cache entry.
+pub fn without_query(uri: &str) -> &str {
+    uri.find(['?', '#'])
+        .and_then(|at| uri.get(..at))
+        .unwrap_or(uri)
+}
 
 /// Longest `$schema` accepted, in bytes.
 pub const MAX_SCHEMA_URI_BYTES: usize = 1024;
