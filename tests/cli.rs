@@ -23,7 +23,9 @@ fn read_outputs(dir: &Path) -> Vec<(String, Value)> {
     for entry in entries.flatten() {
         let path = entry.path();
         let topic = path.file_stem().unwrap().to_string_lossy().into_owned();
-        for line in fs::read_to_string(&path).unwrap().lines() {
+        // A last line without its newline is still being written: not a record yet.
+        let text = fs::read_to_string(&path).unwrap();
+        for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
             let event: Value =
                 serde_json::from_str(line).unwrap_or_else(|e| panic!("{path:?}: {e}: {line}"));
             records.push((topic.clone(), event));

@@ -526,6 +526,13 @@ fn stream_configs_and_test_events_for_clients() {
         all["streams"]["/^beacon-processor\\.error\\..+/"].is_object(),
         "{all}"
     );
+    // Served again from the serialised copy: the same body and headers.
+    let again = get(&intake.address, "/v1/stream-configs");
+    assert_eq!(serde_json::from_str::<Value>(&again.body).unwrap(), all);
+    assert!(again
+        .headers
+        .contains("content-type: application/json; charset=utf-8"));
+    assert!(again.headers.contains("access-control-allow-origin: *"));
     let some: Value = serde_json::from_str(
         &get(
             &intake.address,

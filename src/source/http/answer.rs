@@ -126,19 +126,19 @@ impl Answer {
 
     /// The HTTP response, with `cors_origin` as `Access-Control-Allow-Origin` when set.
     pub fn into_response(self, cors_origin: Option<&HeaderValue>) -> Response<Body> {
-        let body = match &self.body {
-            Some(value) => Body::from(serde_json::to_vec(value).unwrap_or_default()),
-            None => Body::empty(),
+        let mut response = match &self.body {
+            Some(value) => json_response(
+                self.status,
+                serde_json::to_vec(value).unwrap_or_default(),
+                cors_origin,
+            ),
+            None => {
+                let mut response = Response::new(Body::empty());
+                *response.status_mut() = self.status;
+                decorate(response.headers_mut(), cors_origin);
+                response
+            }
         };
-        let mut response = Response::new(body);
-        *response.status_mut() = self.status;
-        if self.body.is_some() {
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json; charset=utf-8"),
-            );
-        }
-        decorate(response.headers_mut(), cors_origin);
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
@@ -162,6 +162,22 @@ impl Answer {
         }
         response
     }
+}
+
+/// An answer with a JSON body already serialised, and the headers every answer carries.
+pub fn json_response(
+    status: StatusCode,
+    json: Vec<u8>,
+    cors_origin: Option<&HeaderValue>,
+) -> Response<Body> {
+    let mut response = Response::new(Body::from(json));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    decorate(response.headers_mut(), cors_origin);
+    response
 }
 
 /// The headers every intake answer carries.

@@ -408,6 +408,13 @@ async fn stream_configs(State((intake, _)): IntakeState, request: Request<Body>)
     let names: Option<Vec<&str>> = wanted.as_deref().map(|s| s.split('|').collect());
     let snapshot = intake.ctx.catalog.as_ref().map(|c| c.snapshot());
     let streams = snapshot.as_ref().and_then(|s| s.streams.as_ref());
+    if let (Some(streams), None) = (streams, &names) {
+        return answer::json_response(
+            StatusCode::OK,
+            streams.served_json().to_vec(),
+            intake.cors.as_ref(),
+        );
+    }
     let body = match streams {
         Some(streams) => streams.to_json(names.as_deref()),
         None => serde_json::json!({"streams": {}}),
