@@ -34,21 +34,18 @@ pub fn read_to_end(
     ctx.tracker.register_stream(stream, name, 0);
     let mut assembler = LineAssembler::new(ctx.settings.max_line_bytes, 0);
     let mut chunk = vec![0u8; READ_CHUNK_BYTES];
-    let mut builder = ctx.new_builder();
-    let mut batch_start = 0u64;
-    let mut lines = 0u64;
+    let mut unsent = Unsent {
+        builder: ctx.new_builder(),
+        start: 0,
+        lines: 0,
+    };
     loop {
         if ctx.stopping() {
             break;
         }
         if !readable_within(&reader, QUIET_FLUSH) {
             // Quiet: what is read goes on now rather than when a batch fills.
-            if !builder.is_empty() {
-                lines += builder.len() as u64;
-                let end = assembler.consumed_offset();
-                send(ctx, stream, &mut builder, batch_start, end)?;
-                batch_start = end;
-            }
+            unsent.send(ctx, stream, assembler.consumed_offset())?;
             continue;
         }
         let read = match reader.read(&mut chunk) {
@@ -62,23 +59,48 @@ pub fn read_to_end(
                 })
             }
         };
-        assembler.feed(chunk.get(..read).unwrap_or_default(), &mut builder);
-        if ctx.batch_full(&builder) {
-            lines += builder.len() as u64;
-            let end = assembler.consumed_offset();
-            send(ctx, stream, &mut builder, batch_start, end)?;
-            batch_start = end;
+        assembler.feed(chunk.get(..read).unwrap_or_default(), &mut unsent.builder);
+        if ctx.batch_full(&unsent.builder) {
+            unsent.send(ctx, stream, assembler.consumed_offset())?;
         }
     }
     if !ctx.stopping() {
-        assembler.finish(&mut builder);
+        assembler.finish(&mut unsent.builder);
     }
-    if !builder.is_empty() {
-        lines += builder.len() as u64;
-        let end = assembler.consumed_offset();
-        send(ctx, stream, &mut builder, batch_start, end)?;
+    unsent.send(ctx, stream, assembler.consumed_offset())?;
+    Ok(unsent.lines)
+}
+
+/// The lines read and not yet sent, and the stream offset their batch starts at.
+struct Unsent {
+    builder: BatchBuilder,
+    start: u64,
+    /// Lines sent so far.
+    lines: u64,
+}
+
+impl Unsent {
+    /// Sends the lines read so far, which end at stream offset `end`, as one batch (if any).
+    fn send(&mut self, ctx: &SourceContext, stream: u64, end: u64) -> Result<(), SourceError> {
+        if self.builder.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::replace(&mut self.builder, ctx.new_builder());
+        let position = BatchPosition {
+            stream,
+            start: self.start,
+            end,
+            lines: full.len() as u64,
+        };
+        self.lines += position.lines;
+        self.start = end;
+        let batch = full.finish(
+            Arc::clone(&ctx.name),
+            ctx.tracker.clone() as Arc<dyn crate::ack::AckReceiver>,
+            position,
+        );
+        ctx.send(batch)
     }
-    Ok(lines)
 }
 
 /// Whether `input` has data (or its end, or an error) to read within `timeout`. A regular file
@@ -94,26 +116,4 @@ fn readable_within(input: &impl AsFd, timeout: Duration) -> bool {
         Err(rustix::io::Errno::INTR) => false,
         Err(_) => true,
     }
-}
-
-fn send(
-    ctx: &SourceContext,
-    stream: u64,
-    builder: &mut BatchBuilder,
-    start: u64,
-    end: u64,
-) -> Result<(), SourceError> {
-    let full = std::mem::replace(builder, ctx.new_builder());
-    let position = BatchPosition {
-        stream,
-        start,
-        end,
-        lines: full.len() as u64,
-    };
-    let batch = full.finish(
-        Arc::clone(&ctx.name),
-        ctx.tracker.clone() as Arc<dyn crate::ack::AckReceiver>,
-        position,
-    );
-    ctx.send(batch)
 }
