@@ -53,12 +53,7 @@ impl LineBatch {
 
     /// The lines, as raw bytes without terminators.
     pub fn lines(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        let mut start = 0;
-        self.ends.iter().map(move |&end| {
-            let line = self.data.get(start..end).unwrap_or_default();
-            start = end;
-            line
-        })
+        lines_of(&self.data, &self.ends)
     }
 
     /// The input bytes the lines took: their text, a terminator each, and the parts of
@@ -150,6 +145,24 @@ impl BatchBuilder {
         self.ends.push(self.data.len());
     }
 
+    /// Appends every line of `other` (one copy of its data).
+    pub fn append(&mut self, other: &BatchBuilder) {
+        let (offset, first) = (self.data.len(), self.ends.len());
+        self.data.extend_from_slice(&other.data);
+        self.ends.extend(other.ends.iter().map(|end| end + offset));
+        self.overlong
+            .extend(other.overlong.iter().map(|o| OverlongLine {
+                index: o.index + first,
+                original_bytes: o.original_bytes,
+            }));
+    }
+
+    /// The lines so far.
+    #[cfg(test)]
+    pub(crate) fn lines(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        lines_of(&self.data, &self.ends)
+    }
+
     /// Finishes the batch, attaching the acknowledgement handle for `position`.
     pub fn finish(
         self,
@@ -165,5 +178,43 @@ impl BatchBuilder {
             ack: BatchAck::new(receiver, position),
             requests: Vec::new(),
         }
+    }
+}
+
+/// The lines of `data`, each ending at the next of `ends`.
+fn lines_of<'a>(data: &'a [u8], ends: &'a [usize]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let mut start = 0;
+    ends.iter().map(move |&end| {
+        let line = data.get(start..end).unwrap_or_default();
+        start = end;
+        line
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_keeps_every_line_and_moves_overlong_indices() {
+        let mut first = BatchBuilder::with_capacity(2, 8);
+        first.push_line(b"{}", None);
+        first.push_line(b"", None);
+        let mut second = BatchBuilder::default();
+        second.push_line(b"abc", Some(10));
+        second.push_line(b"{\"a\":1}", None);
+        first.append(&second);
+        assert_eq!(
+            first.lines().collect::<Vec<_>>(),
+            vec![&b"{}"[..], b"", b"abc", b"{\"a\":1}"]
+        );
+        assert_eq!(
+            first.overlong,
+            vec![OverlongLine {
+                index: 2,
+                original_bytes: 10
+            }]
+        );
+        assert_eq!((first.len(), first.bytes()), (4, 12));
     }
 }

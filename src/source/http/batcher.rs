@@ -18,14 +18,13 @@ use std::sync::{Arc, Mutex};
 
 use crate::ack::{AckReceiver, BatchPosition};
 use crate::intake_request::IntakeRequest;
+use crate::source::batch::BatchBuilder;
 use crate::source::SourceContext;
-
-use super::request_lines::RequestLines;
 
 /// What one request brings.
 pub struct Pending {
     /// Its events (compact JSON) or its one beacon line.
-    pub lines: RequestLines,
+    pub lines: BatchBuilder,
     /// The request's facts, for events; `None` for beacon lines.
     pub request: Option<Arc<IntakeRequest>>,
     /// Told when the request's lines are delivered.
@@ -151,9 +150,7 @@ fn send(ctx: &SourceContext, group: Vec<Pending>, lines: usize) -> bool {
     let mut requests = Vec::new();
     let mut acks = Vec::with_capacity(group.len() + 1);
     for pending in group {
-        for line in pending.lines.iter() {
-            builder.push_line(line, None);
-        }
+        builder.append(&pending.lines);
         if let Some(request) = pending.request {
             requests.push((request, pending.lines.len()));
         }

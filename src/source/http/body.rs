@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::answer::{Answer, EMPTY_BODY};
-use super::request_lines::RequestLines;
+use crate::source::batch::BatchBuilder;
 
 /// Limits on a body once received.
 #[derive(Debug, Clone, Copy)]
@@ -29,7 +29,7 @@ pub fn events_of(
     headers: &HeaderMap,
     body: &[u8],
     limits: BodyLimits,
-) -> Result<RequestLines, Answer> {
+) -> Result<BatchBuilder, Answer> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -136,9 +136,9 @@ pub fn events_of(
         ));
     }
     let bytes = events.iter().map(|event| event.len()).sum();
-    let mut lines = RequestLines::with_capacity(events.len(), bytes);
+    let mut lines = BatchBuilder::with_capacity(events.len(), bytes);
     for event in events {
-        lines.push(event.trim_ascii());
+        lines.push_line(event.trim_ascii(), None);
     }
     Ok(lines)
 }
@@ -198,8 +198,11 @@ mod tests {
             2
         );
         assert_eq!(
-            events_of(&h, br#"{"a":1}"#, LIMITS).unwrap(),
-            RequestLines::one(br#"{"a":1}"#)
+            events_of(&h, br#"{"a":1}"#, LIMITS)
+                .unwrap()
+                .lines()
+                .collect::<Vec<_>>(),
+            [br#"{"a":1}"#]
         );
         for empty in [&b""[..], b"  ", b"[]", b"{}"] {
             let answer = events_of(&h, empty, LIMITS).unwrap_err();

@@ -15,7 +15,6 @@ mod body;
 mod client_address;
 mod rate_limit;
 mod request_ack;
-mod request_lines;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -34,13 +33,13 @@ use crate::intake_request::IntakeRequest;
 use crate::processor::Clock;
 use crate::stats::Stats;
 
+use super::batch::BatchBuilder;
 use super::{SourceContext, SourceError};
 use answer::Answer;
 use beacon_line::{BeaconLines, BeaconRequest};
 use body::BodyLimits;
 use rate_limit::RateLimit;
 use request_ack::RequestAck;
-use request_lines::RequestLines;
 
 /// Settings of the HTTP intake.
 #[derive(Debug, Clone, PartialEq)]
@@ -285,7 +284,7 @@ fn is_hasty<B>(request: &Request<B>) -> bool {
 async fn accept_events(
     intake: &Intake,
     counted: &std::sync::atomic::AtomicU64,
-    events: RequestLines,
+    events: BatchBuilder,
     headers: &HeaderMap,
     client: String,
     received: Clock,
@@ -361,9 +360,9 @@ async fn test_events(State((intake, events)): IntakeState, request: Request<Body
             "no test events are configured",
         ),
         Some(test) => {
-            let mut batch = RequestLines::default();
+            let mut batch = BatchBuilder::default();
             for event in test {
-                batch.push(&serde_json::to_vec(event).unwrap_or_default());
+                batch.push_line(&serde_json::to_vec(event).unwrap_or_default(), None);
             }
             let client = intake.client_of(&request);
             let hasty = is_hasty(&request);
@@ -474,8 +473,10 @@ async fn beacon(State((intake, events)): IntakeState, request: Request<Body>) ->
         .as_ref()
         .map(|s| s.metrics.http_hasty_lost.clone())
         .unwrap_or_default();
+    let mut lines = BatchBuilder::with_capacity(1, line.len());
+    lines.push_line(line.as_bytes(), None);
     let pending = batcher::Pending {
-        lines: RequestLines::one(line.as_bytes()),
+        lines,
         request: None,
         ack: Arc::new(RequestAck::hasty(1, lost)),
     };
