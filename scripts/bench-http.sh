@@ -4,7 +4,7 @@
 # delivery; for each sink (directory; Kafka with BROKER=kafka, the default when scripts/kafka.sh
 # can start one) and each shape it measures:
 #   - 1 event per request, 32 connections (peak), then 4 connections (a lighter load);
-#   - 100 events per request, 16 connections.
+#   - 100 events per request, 16 connections (peak), then 4 connections (a lighter load).
 # Prints events/s, the processor's CPU per event (user + system from /proc, over the wrk run
 # only), and wrk's p50 / p99 latency. A baseline in the same run: `process` of the same events
 # as log lines to the directory sink (CPU per line of the log path).
@@ -107,6 +107,7 @@ run_sink() { # NAME OUTPUT_YAML
     measure "$1, 1 event/request, 32 connections" 1 32
     measure "$1, 1 event/request, 4 connections" 1 4
     measure "$1, 100 events/request, 16 connections" 100 16
+    measure "$1, 100 events/request, 4 connections" 100 4
     kill -TERM "$intake_pid"; wait "$intake_pid" || true
 }
 
