@@ -296,8 +296,8 @@ impl SchemaRegistry {
         self.poll_event(schema_uri).into_poll()
     }
 
-    fn poll_event(&self, uri: &str) -> Polled<EventSchema> {
-        let uri = without_query(uri);
+    fn poll_event(&self, as_sent: &str) -> Polled<EventSchema> {
+        let uri = without_query(as_sent);
         if let Some(schema) = self.shared.cached_event(uri) {
             CACHE_HITS.fetch_add(1, Ordering::Relaxed);
             return Polled::Ready(schema);
@@ -315,7 +315,11 @@ impl SchemaRegistry {
             Ok(SchemaUriTarget::Absolute(url)) => {
                 return self.start_event_lookup(key, subject, RemoteStart::Url(url));
             }
-            Err(reason) => return Polled::Failed(SchemaLookupError::Refused { uri: key, reason }),
+            Err(reason) => {
+                // Named as the event spelled it, query included.
+                let uri = as_sent.to_owned();
+                return Polled::Failed(SchemaLookupError::Refused { uri, reason });
+            }
         };
         let mut trail = Trail::default();
         match self
