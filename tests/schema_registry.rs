@@ -243,7 +243,10 @@ fn remote_hit_is_fetched_once_then_cached() {
     assert_eq!(registry.event_schema_cache_len(), entries);
     assert_eq!(server.total_requests(), 1);
     // A refused URI is named as the event spelled it, query included.
-    let refused = registry.event_schema("/a/../b?q=1").unwrap_err().to_string();
+    let refused = registry
+        .event_schema("/a/../b?q=1")
+        .unwrap_err()
+        .to_string();
     assert!(refused.contains("\"/a/../b?q=1\""), "{refused}");
 }
 
