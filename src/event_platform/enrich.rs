@@ -26,7 +26,7 @@ pub struct RequestFacts<'a> {
     /// Deterministic event id (hyphenated uuid), for `meta.id`.
     pub event_id: Option<String>,
     /// Receive time, ISO-8601, for `meta.dt` (and `dt` of `analytics/legacy/*` events).
-    pub received_dt: Option<String>,
+    pub received_dt: Option<&'a str>,
     /// The user agent, without varnishkafka's quotes.
     pub user_agent: Option<&'a str>,
     /// The client IP (`-` and empty mean unknown).
@@ -37,14 +37,22 @@ pub struct RequestFacts<'a> {
     pub request_id: Option<&'a str>,
 }
 
-/// Enriches `event` in place for `schema`; `now_iso` stands in for a missing receive time.
+/// Enriches `event` in place for `schema`; `now_iso` gives the time that stands in for a missing
+/// receive time (formatted only then).
 pub fn enrich(
     event: &mut Map<String, Value>,
     schema: &dyn SchemaShape,
     facts: &RequestFacts<'_>,
-    now_iso: &str,
+    now_iso: impl FnOnce() -> String,
 ) {
-    let received = facts.received_dt.as_deref().unwrap_or(now_iso);
+    let now;
+    let received = match facts.received_dt {
+        Some(received) => received,
+        None => {
+            now = now_iso();
+            now.as_str()
+        }
+    };
     if schema.declares("/meta/id") {
         if let Some(id) = &facts.event_id {
             set_if_absent(event, "/meta/id", Value::from(id.as_str()));
@@ -148,7 +156,7 @@ pub(crate) mod tests {
     fn facts() -> RequestFacts<'static> {
         RequestFacts {
             event_id: Some("c30e6e3c-d278-5ebe-8f79-33b22114e742".into()),
-            received_dt: Some("2019-12-20T10:11:12Z".into()),
+            received_dt: Some("2019-12-20T10:11:12Z"),
             user_agent: Some("Mozilla/5.0"),
             client_ip: Some("192.0.2.1"),
             user_agent_object: Some(json!({"browser_family": "Other"})),
@@ -166,14 +174,16 @@ pub(crate) mod tests {
             &mut event,
             &Declared(vec!["/meta/request_id"], None),
             &facts(),
-            "2020-01-01T00:00:00.000Z",
+            || "2020-01-01T00:00:00.000Z".to_owned(),
         );
         assert_eq!(event["meta"]["request_id"], json!("req-1"));
         let mut event = json!({"meta": {"stream": "s"}})
             .as_object()
             .cloned()
             .unwrap();
-        enrich(&mut event, &Declared(vec![], None), &facts(), "now");
+        enrich(&mut event, &Declared(vec![], None), &facts(), || {
+            "now".to_owned()
+        });
         assert!(event["meta"].get("request_id").is_none());
     }
 
@@ -194,7 +204,9 @@ pub(crate) mod tests {
                 .as_object()
                 .cloned()
                 .unwrap();
-        enrich(&mut event, &schema, &facts(), "2030-01-01T00:00:00Z");
+        enrich(&mut event, &schema, &facts(), || {
+            "2030-01-01T00:00:00Z".to_owned()
+        });
         assert_eq!(
             Value::Object(event),
             json!({"$schema": "/test/event/1.0.0", "meta": {"stream": "s", "dt": null, "id": "c30e6e3c-d278-5ebe-8f79-33b22114e742"},
@@ -211,7 +223,9 @@ pub(crate) mod tests {
         let mut event = Map::new();
         let mut f = facts();
         f.received_dt = None;
-        enrich(&mut event, &schema, &f, "2030-01-01T00:00:00Z");
+        enrich(&mut event, &schema, &f, || {
+            "2030-01-01T00:00:00Z".to_owned()
+        });
         assert_eq!(event["dt"], "2030-01-01T00:00:00Z");
         assert_eq!(event["meta"]["dt"], "2030-01-01T00:00:00Z");
         assert_eq!(event["http"]["client_ip"], "192.0.2.1");
@@ -225,7 +239,7 @@ pub(crate) mod tests {
         let mut f = facts();
         f.user_agent = Some(&long);
         let mut event = Map::new();
-        enrich(&mut event, &schema, &f, "now");
+        enrich(&mut event, &schema, &f, || "now".to_owned());
         assert_eq!(
             event["http"]["request_headers"]["user-agent"]
                 .as_str()

@@ -180,7 +180,11 @@ impl Worker<'_> {
         }
     }
 
-    fn facts<'l>(&mut self, context: &LineContext<'l>, schema: &EventSchema) -> RequestFacts<'l> {
+    fn facts<'c>(
+        &mut self,
+        context: &'c LineContext<'_>,
+        schema: &EventSchema,
+    ) -> RequestFacts<'c> {
         let user_agent_object = if schema.declares("/useragent") {
             context
                 .user_agent
@@ -191,7 +195,7 @@ impl Worker<'_> {
         };
         RequestFacts {
             event_id: context.event_id(),
-            received_dt: context.received_dt.clone(),
+            received_dt: context.received_dt.as_deref(),
             user_agent: context.user_agent_unquoted(),
             client_ip: context.ip,
             user_agent_object,
@@ -224,12 +228,7 @@ impl Worker<'_> {
             Ok(settings) => settings,
             Err(failure) => return self.failed(failure, Some(&event), line, clock),
         };
-        // The time now stands in for a missing receive time only: not formatted otherwise.
-        let now = match facts.received_dt {
-            Some(_) => String::new(),
-            None => clock.iso(),
-        };
-        enrich(&mut event, schema, facts, &now);
+        enrich(&mut event, schema, facts, || clock.iso());
         let event = Value::Object(event);
         let verdict = schema.validate(&event);
         let Value::Object(event) = event else {

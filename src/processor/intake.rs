@@ -100,7 +100,7 @@ impl Worker<'_> {
         let event_id = uuid::Uuid::new_v4().hyphenated().to_string();
         let facts = RequestFacts {
             event_id: Some(event_id),
-            received_dt: Some(received_dt.to_owned()),
+            received_dt: Some(received_dt),
             user_agent: request.user_agent.as_deref(),
             client_ip: Some(request.client_ip.as_str()),
             user_agent_object,
