@@ -5,7 +5,7 @@
 //!
 //! `{schema}/jsonschema` is the baseline of the same run: the `jsonschema` validator of the
 //! encapsulated schema alone (`is_valid`), which the registry used before the fast validator
-//! (`src/schema/fast_validator.rs`); `{schema}/fast` is `LegacyValidator::is_valid`, which uses
+//! (`src/validation/fast_validator.rs`); `{schema}/fast` is `LegacyValidator::is_valid`, which uses
 //! the fast validator; `{schema}/document` is `LegacyValidator::is_valid_document`, the fast
 //! validator on the capsule held in a `json::Document` (the processor's common path).
 
@@ -17,8 +17,8 @@ use beacon_parsers::json::Document;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{Map, Value};
 
-use beacon_processor::schema::validator::encapsulated_draft4;
 use beacon_processor::schema::{LegacyDirSource, SchemaRegistry};
+use beacon_processor::validation::legacy_validator::encapsulated_draft4;
 
 /// Schemas measured: (name, revision).
 const SCHEMAS: &[(&str, i64)] = &[("Echo", 7_731_316), ("NavigationTiming", 18_988_839)];

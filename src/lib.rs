@@ -6,7 +6,8 @@
 //!
 //! - [`source`]: stdin, files read once, files followed; cut into [`source::LineBatch`]es.
 //! - [`processor`]: the per-line function (parse, enrich, validate, route) on worker threads.
-//! - [`schema`]: schema loading, draft-3 conversion, validation.
+//! - [`schema`]: where schema documents come from (sources, registry, caches);
+//!   [`validation`]: the validators compiled from them.
 //! - [`sink`]: directory (one JSON-lines file per topic) and stdout.
 //! - [`pipeline`]: the threads and bounded queues between them; [`ack`]: acknowledgements.
 
@@ -38,3 +39,4 @@ pub mod source;
 pub mod stats;
 pub mod streams;
 pub mod topic;
+pub mod validation;

@@ -106,15 +106,15 @@ pub fn enrich(
     }
 }
 
-impl SchemaShape for crate::schema::EventSchema {
+impl SchemaShape for crate::validation::EventSchema {
     fn declares(&self, pointer: &str) -> bool {
-        crate::schema::EventSchema::declares(self, pointer)
+        crate::validation::EventSchema::declares(self, pointer)
     }
     fn title(&self) -> Option<&str> {
-        crate::schema::EventSchema::title(self)
+        crate::validation::EventSchema::title(self)
     }
     fn apply_defaults(&self, event: &mut Value) {
-        crate::schema::EventSchema::apply_defaults(self, event);
+        crate::validation::EventSchema::apply_defaults(self, event);
     }
 }
 

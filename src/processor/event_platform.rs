@@ -19,8 +19,9 @@ use crate::event_platform::error_event::{error_event, EventFailure};
 use crate::event_platform::get_path;
 use crate::event_platform::legacy_conversion::{convert, ConversionTarget};
 use crate::record::{Outcome, OutputRecord};
-use crate::schema::{EventSchema, FetchTicket, SchemaLookupError, SchemaPoll};
+use crate::schema::{FetchTicket, SchemaLookupError, SchemaPoll};
 use crate::streams::{topic_for_stream, StreamSettings};
+use crate::validation::EventSchema;
 
 use super::legacy::serialize;
 use super::{Clock, Lookup, Processed, Worker};

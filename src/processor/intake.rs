@@ -10,7 +10,7 @@ use crate::event_platform::enrich::RequestFacts;
 use crate::intake_request::{IntakeRequest, Verdict};
 use crate::record::{Outcome, OutputRecord};
 use crate::record_batch::RecordBatch;
-use crate::schema::EventSchema;
+use crate::validation::EventSchema;
 
 use super::event_platform::{Failure, Resolved};
 use super::{decode_line, Clock, Lookup, Worker};

@@ -16,7 +16,8 @@ use beacon_parsers::json::{Document, NodeRef};
 use crate::catalog::CatalogSnapshot;
 use crate::record::Outcome;
 use crate::record_batch::{RecordBatch, RecordMeta};
-use crate::schema::{document_legacy_scid, LegacyValidator, SchemaPoll};
+use crate::schema::{document_legacy_scid, SchemaPoll};
+use crate::validation::LegacyValidator;
 
 use super::legacy::valid_topic;
 use super::validator_memo::ValidatorMemo;

@@ -7,7 +7,8 @@
 
 use std::sync::Arc;
 
-use crate::schema::{count_memoised_cache_hits, LegacyValidator};
+use crate::schema::count_memoised_cache_hits;
+use crate::validation::LegacyValidator;
 
 /// The most validators one memo holds (a batch with more schemas asks the registry for the
 /// others).

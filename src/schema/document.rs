@@ -41,7 +41,7 @@ pub fn parse_schema_document(bytes: Vec<u8>, syntax: DocumentSyntax) -> Result<V
     } else {
         Err(format!(
             "a schema must be an object (a YAML mapping), found {}",
-            json_kind(&document)
+            document_kind(&document)
         ))
     }
 }
@@ -62,15 +62,12 @@ fn parse_text(text: &str, syntax: DocumentSyntax) -> Result<Value, String> {
     }
 }
 
-/// How a value's kind is named in messages (`an array`, `null (an empty document?)`, …).
-pub fn json_kind(value: &Value) -> &'static str {
+/// How a document's kind is named in messages: [`json_kind`](crate::json_kind::json_kind), with
+/// a hint for `null` (what an empty YAML file parses to).
+fn document_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null (an empty document?)",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        other => crate::json_kind::json_kind(other),
     }
 }
 

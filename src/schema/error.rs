@@ -1,12 +1,15 @@
-//! Error types of the schema module: SCID problems, draft-3 conversion problems, schema-source
-//! failures, lookup/compile failures, start-up load failures of a legacy schema directory, and
-//! the per-event validation outcome the pipeline turns into an `EventError`. (Problems with the
-//! registry *settings* are in [`settings`](super::settings).)
+//! Error types of the schema module: SCID problems, schema-source failures, lookup failures,
+//! start-up load failures of a legacy schema directory, and the per-event validation outcome the
+//! pipeline turns into an `EventError`. (Problems with the registry *settings* are in
+//! [`settings`](super::settings); why a schema does not compile is
+//! [`crate::validation::SchemaCompileError`].)
 
 use std::fmt;
 use std::path::PathBuf;
 
 use thiserror::Error;
+
+use crate::validation::SchemaCompileError;
 
 /// Why the SCID (schema name, revision) of a capsule is unusable. The `Display` texts are the
 /// reference processor's ValidationError messages (§4.1), so they can go into
@@ -44,22 +47,6 @@ pub enum ScidError {
     },
 }
 
-/// A draft-3 schema that cannot be converted to draft 4, because a keyword the converter must
-/// interpret has a value draft 3 does not allow (the draft-3 metaschema would reject it too).
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("invalid draft-3 schema at {}: {problem}", display_pointer(.location))]
-pub struct SchemaConversionError {
-    /// JSON pointer (RFC 6901) of the offending value inside the converted document; `""` is the
-    /// document root.
-    pub location: String,
-    /// What is wrong with it.
-    pub problem: String,
-}
-
-fn display_pointer(pointer: &str) -> String {
-    format!("#{pointer}")
-}
-
 /// A schema source could not answer a lookup (as opposed to answering "not here").
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -81,28 +68,6 @@ pub enum SchemaSourceError {
         /// What is wrong with the document.
         reason: String,
     },
-}
-
-/// Why a compiled validator (legacy or Event Platform) could not be built from its schema
-/// document.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum SchemaCompileError {
-    /// The draft-3 document could not be converted to draft 4.
-    #[error(transparent)]
-    Conversion(#[from] SchemaConversionError),
-    /// The document was rejected by the JSON-Schema library (metaschema violation, invalid
-    /// regular expression, unresolvable `$ref`, …).
-    #[error("invalid schema: {0}")]
-    Library(String),
-    /// The document's `$schema` names a dialect this processor does not implement.
-    #[error(
-        "unsupported $schema {0:?}: expected a JSON Schema draft-04, draft-06, draft-07, \
-         2019-09 or 2020-12 URI"
-    )]
-    UnsupportedDialect(String),
-    /// The document is not a JSON object.
-    #[error("a schema must be an object, found {0}")]
-    NotAnObject(&'static str),
 }
 
 /// What a schema lookup was looking for: a legacy SCID or an Event Platform schema URI.

@@ -15,9 +15,9 @@ use beacon_parsers::scid::is_valid_schema_name;
 use serde_json::Value;
 
 use super::document::{parse_schema_document, DocumentSyntax};
-use super::draft3::draft3_to_draft4;
 use super::error::{LegacyDirLoadError, LegacyDirProblem, SchemaSourceError};
 use super::source::LegacySchemaSource;
+use crate::validation::draft3_to_draft4;
 
 /// Deepest directory nesting below the root that is scanned (a schema name has at most 63
 /// characters, so real layouts are far shallower; this also stops symlink loops).

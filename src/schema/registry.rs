@@ -33,18 +33,16 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use serde_json::{Map, Value};
 
-use super::draft3::DRAFT4_SCHEMA_URI;
 use super::ep_repository::EventPlatformRepository;
 use super::error::{
     CapsuleValidationError, SchemaLookupError, SchemaSourceError, SchemaSubject, ScidError,
 };
-use super::event_schema::EventSchema;
-use super::fetch_pool::{Job, SubmitError};
 use super::fetch_ticket::{FetchTicket, Flight, SchemaPoll};
 use super::legacy_dir::LegacyDirSource;
 use super::pending::{PendingLookups, PendingState, Start};
 use super::ref_retriever::SourceRetriever;
-use super::remote_fetcher::{RemoteFetcher, RemoteFetcherSettings};
+use super::remote::fetch_pool::{Job, SubmitError};
+use super::remote::remote_fetcher::{RemoteFetcher, RemoteFetcherSettings};
 use super::schema_uri::{
     classify_schema_uri, without_query, HostAllowlist, SchemaPath, SchemaUriTarget,
 };
@@ -57,7 +55,9 @@ use super::source::LegacySchemaSource;
 use super::source_chain::{
     EventHttpSource, Found, LegacyHttpSource, Query, SourceChain, SourceEntry, Step, Trail,
 };
-use super::validator::LegacyValidator;
+use crate::validation::draft3::DRAFT4_SCHEMA_URI;
+use crate::validation::legacy_validator::{self, LegacyValidator};
+use crate::validation::EventSchema;
 
 /// Compiled validators by schema name, then revision.
 type CompiledValidators = HashMap<String, HashMap<i64, Arc<LegacyValidator>>>;
@@ -523,7 +523,7 @@ impl SchemaRegistry {
         &self,
         capsule: &mut Map<String, Value>,
     ) -> Result<(), CapsuleValidationError> {
-        super::validator::with_object_value(capsule, |value| self.validate_capsule_value(value))
+        legacy_validator::with_object_value(capsule, |value| self.validate_capsule_value(value))
     }
 
     /// Like [`validate_capsule`](Self::validate_capsule) for a capsule held as a `Value`,

@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::ep_repository::EventPlatformRepository;
 use super::error::{SchemaLookupError, SchemaSourceError, SchemaSubject};
-use super::http_fetch::HttpFetched;
-use super::remote_fetcher::RemoteFetcher;
+use super::remote::http_fetch::HttpFetched;
+use super::remote::remote_fetcher::RemoteFetcher;
 use super::schema_uri::{join_base, with_extension, SchemaPath};
 use super::source::LegacySchemaSource;
 

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::document::{parse_schema_document, DocumentSyntax};
-use super::error::SchemaSourceError;
+use crate::schema::document::{parse_schema_document, DocumentSyntax};
+use crate::schema::error::SchemaSourceError;
 
 /// HTTP client settings.
 #[derive(Debug, Clone, PartialEq, Eq)]

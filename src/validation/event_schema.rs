@@ -8,12 +8,12 @@ use jsonschema::{Draft, Retrieve};
 use serde_json::Value;
 
 use super::defaults::DefaultsPlan;
-use super::document::json_kind;
 use super::error::SchemaCompileError;
 use super::fast_validator::{FastValidator, Formats};
 use super::first_error::first_error_message;
 use super::formats::is_ajv_uuid;
 use super::schema_pointer::property_schema;
+use crate::json_kind::json_kind;
 
 /// The instance locations the enrichment (`enrich`, the worker's user-agent step, the HTTP
 /// intake) and the legacy conversion ask [`EventSchema::declares`] about for every event,
@@ -54,7 +54,7 @@ pub struct EventSchema {
 
 impl EventSchema {
     /// Compiles `document`, looked up as `uri`. `$ref`s to anything outside the document are
-    /// refused (see [`SchemaRegistry`](super::SchemaRegistry) for schemas whose `$ref`s
+    /// refused (see [`SchemaRegistry`](crate::schema::SchemaRegistry) for schemas whose `$ref`s
     /// resolve through the configured sources).
     pub fn compile(uri: impl Into<String>, document: Value) -> Result<Self, SchemaCompileError> {
         let uri = uri.into();

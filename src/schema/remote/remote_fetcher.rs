@@ -3,7 +3,7 @@
 
 use super::fetch_pool::FetchPool;
 use super::http_fetch::{HttpFetchSettings, HttpSchemaFetcher};
-use super::settings::SchemaRegistrySettings;
+use crate::schema::settings::SchemaRegistrySettings;
 
 /// Everything about remote fetches that does not depend on which sources are configured.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -843,10 +843,11 @@ mod tests {
         assert!(legacy.len() >= 5, "{legacy:?}");
         for path in legacy {
             let event_schema = read_schema(&path);
-            let document = match crate::schema::validator::encapsulated_draft4(&event_schema) {
-                Ok(document) => document,
-                Err(error) => panic!("{}: {error}", path.display()),
-            };
+            let document =
+                match crate::validation::legacy_validator::encapsulated_draft4(&event_schema) {
+                    Ok(document) => document,
+                    Err(error) => panic!("{}: {error}", path.display()),
+                };
             fast(&document, Draft::Draft4);
         }
         let mut platform = Vec::new();
