@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 
 use serde_json::Value;
 
-use crate::processor::Clock;
+use crate::clock::Clock;
 
 /// What happened to one event of a request.
 #[derive(Debug, Clone, PartialEq)]

@@ -21,9 +21,10 @@ use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TryRecvErro
 use crate::input_order::InputOrder;
 use crate::kafka::TransactionLink;
 
-use crate::processor::{Clock, Processor, Worker};
+use crate::clock::Clock;
+use crate::processor::{Processor, Worker};
+use crate::record::batch::RecordBatch;
 use crate::record::{ProcessedBatch, Tally};
-use crate::record_batch::RecordBatch;
 use crate::sink::{open_sink, FailedRecordRouter, Sink, SinkError, SinkSpec};
 use crate::source::{
     run_source, DeliveryTracker, LineBatch, SourceContext, SourceError, SourceSettings, SourceSpec,

@@ -13,8 +13,8 @@ use std::collections::BTreeSet;
 
 use regex::Regex;
 
+use crate::record::batch::{RecordBatch, RecordMeta};
 use crate::record::Outcome;
-use crate::record_batch::{RecordBatch, RecordMeta};
 use crate::topic::{TopicError, TopicTemplate};
 
 /// A further topic that valid events are also written to.
@@ -155,7 +155,7 @@ impl Routes {
 
 fn push_as(
     batch: &mut RecordBatch,
-    record: &crate::record_batch::RecordRef<'_>,
+    record: &crate::record::batch::RecordRef<'_>,
     topic: &str,
     outcome: Outcome,
 ) {

@@ -438,7 +438,7 @@ impl Stats {
             "history".to_owned(),
             json!({
                 "interval_seconds": 1,
-                "end": crate::processor::Clock::now().iso(),
+                "end": crate::clock::Clock::now().iso(),
                 "end_unix_seconds": history.end_second,
                 "lines": history.lines,
                 "valid": history.valid,

@@ -9,8 +9,9 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use beacon_processor::app;
+use beacon_processor::clock::Clock;
 use beacon_processor::config::LoadedConfig;
-use beacon_processor::processor::{Clock, Processor};
+use beacon_processor::processor::Processor;
 use beacon_processor::record::Outcome;
 
 const VALID: &str = "?%7B%22event%22%3A%7B%22version%22%3A%221.1%22%2C%22eventId%22%3A5%2C%22notificationType%22%3A%22edit-user-talk%22%2C%22notificationGroup%22%3A%22interactive%22%2C%22sender%22%3A%22123%22%2C%22recipientUserId%22%3A42%2C%22deliveryMethod%22%3A%22web%22%7D%2C%22revision%22%3A7731316%2C%22schema%22%3A%22Echo%22%2C%22webHost%22%3A%22en.wikipedia.org%22%2C%22wiki%22%3A%22enwiki%22%7D;\tcp3030.esams.wmnet\t12345678\t2019-12-20T10:11:12\t192.0.2.1\t\"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/79.0.3945.88 Safari/537.36\"";

@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Value};
 
 use beacon_processor::app;
+use beacon_processor::clock::Clock;
 use beacon_processor::config::LoadedConfig;
-use beacon_processor::processor::{Clock, Processor};
+use beacon_processor::processor::Processor;
 use beacon_processor::record::Outcome;
 
 mod common;

@@ -25,9 +25,10 @@ use beacon_parsers::capsule::{CapsuleParser, LegacyCapsule};
 use beacon_parsers::format::LineFormat;
 use beacon_parsers::useragent::{UserAgentCache, UserAgentParser};
 use beacon_processor::app;
+use beacon_processor::clock::Clock;
 use beacon_processor::config::LoadedConfig;
 use beacon_processor::generate::{generate, GeneratorSettings, SchemaSample};
-use beacon_processor::processor::{Clock, Processor};
+use beacon_processor::processor::Processor;
 use beacon_processor::schema::{LegacyDirSource, SchemaRegistry};
 
 /// The binary's allocator (mimalloc, see `src/main.rs`), so that the benches measure what the

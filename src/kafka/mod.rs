@@ -5,7 +5,6 @@
 
 mod checkpoint_topic;
 mod client;
-pub mod from_config;
 mod line_producer;
 mod log_limiter;
 pub mod mock_broker;

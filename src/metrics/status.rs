@@ -69,7 +69,7 @@ impl StatusBoard {
             recent.pop_back();
         }
         recent.push_front(RecentError {
-            at: crate::processor::Clock::now().iso(),
+            at: crate::clock::Clock::now().iso(),
             sample: sample.clone(),
         });
     }

@@ -14,6 +14,7 @@ use beacon_parsers::capsule::{DecodedLine, LineContext};
 use beacon_parsers::datetime::iso_to_unix_millis;
 
 use crate::catalog::CatalogSnapshot;
+use crate::clock::Clock;
 use crate::event_platform::enrich::{enrich, RequestFacts};
 use crate::event_platform::error_event::{error_event, EventFailure};
 use crate::event_platform::get_path;
@@ -24,7 +25,7 @@ use crate::streams::{topic_for_stream, StreamSettings};
 use crate::validation::EventSchema;
 
 use super::legacy::serialize;
-use super::{Clock, Lookup, Processed, Worker};
+use super::{Lookup, Processed, Worker};
 
 /// Why an Event Platform event failed, with its bounded reason.
 pub(super) struct Failure {

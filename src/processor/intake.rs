@@ -6,14 +6,15 @@
 use serde_json::{Map, Value};
 
 use crate::catalog::CatalogSnapshot;
+use crate::clock::Clock;
 use crate::event_platform::enrich::RequestFacts;
 use crate::intake_request::{IntakeRequest, Verdict};
+use crate::record::batch::RecordBatch;
 use crate::record::{Outcome, OutputRecord};
-use crate::record_batch::RecordBatch;
 use crate::validation::EventSchema;
 
 use super::event_platform::{Failure, Resolved};
-use super::{decode_line, Clock, Lookup, Worker};
+use super::{decode_line, Lookup, Worker};
 
 impl Worker<'_> {
     /// Processes the events of `request` into `records`, one record per event in order, and

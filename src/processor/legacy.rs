@@ -11,11 +11,12 @@ use beacon_parsers::datetime::iso_to_unix_millis;
 use beacon_parsers::json_writer;
 
 use crate::catalog::CatalogSnapshot;
+use crate::clock::Clock;
 use crate::error_event::{event_error, ErrorCode, ErroredScid};
 use crate::record::{Outcome, OutputRecord};
 use crate::schema::{extract_legacy_scid, SchemaPoll};
 
-use super::{Clock, Lookup, Processed, Processor, Worker, MAX_CACHED_TOPICS};
+use super::{Lookup, Processed, Processor, Worker, MAX_CACHED_TOPICS};
 
 impl Worker<'_> {
     pub(super) fn legacy(

@@ -14,14 +14,15 @@ use beacon_parsers::datetime::iso_to_unix_millis;
 use beacon_parsers::json::{Document, NodeRef};
 
 use crate::catalog::CatalogSnapshot;
+use crate::clock::Clock;
+use crate::record::batch::{RecordBatch, RecordMeta};
 use crate::record::Outcome;
-use crate::record_batch::{RecordBatch, RecordMeta};
 use crate::schema::{document_legacy_scid, SchemaPoll};
 use crate::validation::LegacyValidator;
 
 use super::legacy::valid_topic;
 use super::validator_memo::ValidatorMemo;
-use super::{Clock, Lookup, Processed, Worker};
+use super::{Lookup, Processed, Worker};
 
 /// Where the document path left a line.
 pub(super) enum DocumentStep<'l> {

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use beacon_parsers::datetime::iso_to_unix_millis;
 
+use crate::clock::Clock;
 use crate::error_event::{event_error, ErrorCode, ErroredScid};
 use crate::event_platform::error_event::{error_event, EventFailure};
 use crate::record::{Outcome, OutputRecord};
@@ -13,7 +14,7 @@ use crate::sink::{FailedRecordRouter, RefusedRecord, PRODUCE_REASON};
 use crate::streams::topic_for_stream;
 
 use super::legacy::serialize;
-use super::{Clock, Processor};
+use super::Processor;
 
 /// The refused record's text kept in the error event (the record may be refused for its size).
 const MAX_RAW_EVENT_BYTES: usize = 4096;

@@ -43,8 +43,8 @@ use crate::ack::BatchAck;
 use crate::kafka::{
     classify_produce_error, describe_problems, LoggingContext, ProduceFailure, TransactionLink,
 };
+use crate::record::batch::RecordBatch;
 use crate::record::{ProcessedBatch, Tally};
-use crate::record_batch::RecordBatch;
 use crate::stats::Stats;
 
 use super::kafka::{

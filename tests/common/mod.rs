@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use beacon_processor::processor::{Clock, Processor};
+use beacon_processor::clock::Clock;
+use beacon_processor::processor::Processor;
 use beacon_processor::record::Outcome;
 use serde_json::Value;
 

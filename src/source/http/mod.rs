@@ -28,9 +28,9 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::ack::AckReceiver;
+use crate::clock::Clock;
 use crate::http::bounded_server::{self, ConnectionLimits};
 use crate::intake_request::IntakeRequest;
-use crate::processor::Clock;
 use crate::stats::Stats;
 
 use super::batch::BatchBuilder;

@@ -1,5 +1,8 @@
 //! Assembly: turns a loaded configuration into the running parts (processor, source, sink,
-//! settings), checking everything first and reporting every problem at once.
+//! settings), checking everything first and reporting every problem at once. The Kafka source
+//! and sink settings are built in [`kafka_settings`].
+
+mod kafka_settings;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -131,7 +134,7 @@ pub fn assemble(loaded: &LoadedConfig, daemon: bool) -> Result<Assembled, Config
         }),
         OutputConfig::Stdout => Some(SinkSpec::Stdout),
         OutputConfig::Kafka(kafka) => {
-            crate::kafka::from_config::sink_settings(kafka, &mut problems).map(SinkSpec::Kafka)
+            kafka_settings::sink_settings(kafka, &mut problems).map(SinkSpec::Kafka)
         }
     };
     let (input, output) = apply_delivery(file, input, output, &mut problems);
@@ -506,8 +509,7 @@ fn input_spec(
             http_intake_spec(http, &loaded.file.format, problems).map(SourceSpec::Http)
         }
         InputConfig::Kafka(kafka) => {
-            crate::kafka::from_config::source_settings(kafka, !daemon, problems)
-                .map(SourceSpec::Kafka)
+            kafka_settings::source_settings(kafka, !daemon, problems).map(SourceSpec::Kafka)
         }
         InputConfig::Files(files) => {
             if files.include.is_empty() {

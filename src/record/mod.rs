@@ -1,10 +1,13 @@
-//! Output records: what the workers hand to the sinks, one per input line.
+//! Output records: what the workers hand to the sinks, one per input line: one record
+//! ([`OutputRecord`]), and the records of a batch stored compactly ([`batch`]).
+
+pub mod batch;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::ack::BatchAck;
-use crate::record_batch::{RecordBatch, RecordRef};
+use batch::{RecordBatch, RecordRef};
 
 /// Whether a record is a valid event or an error event, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::record::{Outcome, OutputRecord};
+use super::{Outcome, OutputRecord};
 
 /// Index of a name in a batch's name table.
 pub type NameId = u32;
