@@ -259,12 +259,11 @@ fn process_lines(worker: &mut Worker<'_>, batch: &LineBatch, clock: Clock) -> Re
 /// A batch of HTTP intake requests' events: one record per event, each request's verdicts
 /// recorded in it.
 fn process_requests(worker: &mut Worker<'_>, batch: &LineBatch, clock: Clock) -> RecordBatch {
-    let mut records = RecordBatch::with_capacity(batch.len(), 0);
-    let mut events = batch.lines();
-    for (request, count) in batch.requests() {
-        worker.process_request(request, events.by_ref().take(*count), clock, &mut records);
-    }
-    records
+    let requests = batch
+        .requests()
+        .iter()
+        .map(|(request, count)| (request, *count));
+    worker.process_requests(requests, batch.lines(), clock)
 }
 
 /// How long the sink thread waits for a batch before it calls [`Sink::tick`].

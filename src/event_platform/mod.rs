@@ -12,6 +12,7 @@ pub mod enrich;
 pub mod error_event;
 pub mod legacy_conversion;
 
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
 /// The value at a dotted path (`meta.stream`) of an event, if present.
@@ -45,8 +46,10 @@ pub fn set_if_absent(event: &mut Map<String, Value>, pointer: &str, value: Value
             _ => return,
         }
     }
-    if !current.contains_key(last) {
-        current.insert(last.to_owned(), value);
+    // One search: the key is copied for the entry even when present, which enrichment rarely
+    // finds (a search to check first, then another to insert, cost more).
+    if let Entry::Vacant(slot) = current.entry(last) {
+        slot.insert(value);
     }
 }
 

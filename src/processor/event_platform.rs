@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use beacon_parsers::capsule::{DecodedLine, LineContext};
 use beacon_parsers::datetime::iso_to_unix_millis;
+use beacon_parsers::json_writer;
 
 use crate::catalog::CatalogSnapshot;
 use crate::clock::Clock;
@@ -19,6 +20,7 @@ use crate::event_platform::enrich::{enrich, RequestFacts};
 use crate::event_platform::error_event::{error_event, EventFailure};
 use crate::event_platform::get_path;
 use crate::event_platform::legacy_conversion::{convert, ConversionTarget};
+use crate::record::batch::{RecordBatch, RecordMeta};
 use crate::record::{Outcome, OutputRecord};
 use crate::schema::{FetchTicket, SchemaLookupError, SchemaPoll};
 use crate::streams::{topic_for_stream, StreamSettings};
@@ -26,6 +28,51 @@ use crate::validation::EventSchema;
 
 use super::legacy::serialize;
 use super::{Lookup, Processed, Worker};
+
+/// What became of an event whose schema is loaded.
+pub(super) enum Delivery {
+    /// It passed every check.
+    Accepted(Accepted),
+    /// It did not: its error record.
+    Refused(OutputRecord),
+}
+
+/// An event that passed every check, enriched, with where it goes.
+pub(super) struct Accepted {
+    event: Map<String, Value>,
+    /// Its stream, the record's schema.
+    stream: String,
+    topic: String,
+    key: Option<Vec<u8>>,
+    timestamp_ms: Option<i64>,
+}
+
+impl Accepted {
+    /// The event as a record of its own.
+    pub(super) fn into_record(self) -> OutputRecord {
+        OutputRecord {
+            payload: serialize(&self.event),
+            topic: self.topic,
+            schema: Some(self.stream),
+            key: self.key,
+            timestamp_ms: self.timestamp_ms,
+            outcome: Outcome::Valid,
+        }
+    }
+
+    /// Appends the event to `records`, written straight into the batch's buffer (a record of
+    /// its own would be written, copied out and copied in again).
+    pub(super) fn write_into(&self, records: &mut RecordBatch) {
+        let meta = RecordMeta {
+            topic: &self.topic,
+            schema: Some(&self.stream),
+            key: self.key.as_deref(),
+            timestamp_ms: self.timestamp_ms,
+            outcome: Outcome::Valid,
+        };
+        records.push_written(meta, |out| json_writer::write_object(out, &self.event));
+    }
+}
 
 /// Why an Event Platform event failed, with its bounded reason.
 pub(super) struct Failure {
@@ -209,12 +256,29 @@ impl Worker<'_> {
     pub(super) fn deliver(
         &self,
         snapshot: &CatalogSnapshot,
-        mut event: Map<String, Value>,
+        event: Map<String, Value>,
         schema: &EventSchema,
         facts: &RequestFacts<'_>,
         line: &str,
         clock: Clock,
     ) -> OutputRecord {
+        match self.accept(snapshot, event, schema, facts, line, clock) {
+            Delivery::Accepted(accepted) => accepted.into_record(),
+            Delivery::Refused(refused) => refused,
+        }
+    }
+
+    /// What [`deliver`](Self::deliver) does, up to the record: the accepted event with where
+    /// it goes, or the error record of a refused one.
+    pub(super) fn accept(
+        &self,
+        snapshot: &CatalogSnapshot,
+        mut event: Map<String, Value>,
+        schema: &EventSchema,
+        facts: &RequestFacts<'_>,
+        line: &str,
+        clock: Clock,
+    ) -> Delivery {
         let Some(stream) = get_path(&event, "meta.stream")
             .and_then(Value::as_str)
             .map(str::to_owned)
@@ -224,36 +288,36 @@ impl Worker<'_> {
                 "MissingFieldError",
                 "meta.stream must be a string",
             );
-            return self.failed(failure, Some(&event), line, clock);
+            return Delivery::Refused(self.failed(failure, Some(&event), line, clock));
         };
         let settings = match stream_settings(snapshot, &event, &stream, schema) {
             Ok(settings) => settings,
-            Err(failure) => return self.failed(failure, Some(&event), line, clock),
+            Err(failure) => {
+                return Delivery::Refused(self.failed(failure, Some(&event), line, clock))
+            }
         };
         enrich(&mut event, schema, facts, || clock.iso());
         let event = Value::Object(event);
         let verdict = schema.validate(&event);
         let Value::Object(event) = event else {
-            return self.failed(
+            return Delivery::Refused(self.failed(
                 Failure::new("not_object", "ParseError", "event is not an object"),
                 None,
                 line,
                 clock,
-            );
+            ));
         };
         if let Err(message) = verdict {
-            return self.failed(
+            return Delivery::Refused(self.failed(
                 Failure::new("validation", "ValidationError", message),
                 Some(&event),
                 line,
                 clock,
-            );
+            ));
         }
         let settings_prefix = &self.processor.settings.topic_prefix;
         match topic_for_stream(settings_prefix, &stream, settings) {
-            Ok(topic) => OutputRecord {
-                topic,
-                schema: Some(stream.clone()),
+            Ok(topic) => Delivery::Accepted(Accepted {
                 key: self.processor.settings.message_key.event_key(
                     &event,
                     settings.map_or(&[], |s| s.message_key_fields.as_slice()),
@@ -261,15 +325,16 @@ impl Worker<'_> {
                 timestamp_ms: get_path(&event, "meta.dt")
                     .and_then(Value::as_str)
                     .and_then(iso_to_unix_millis),
-                payload: serialize(&event),
-                outcome: Outcome::Valid,
-            },
-            Err(error) => self.failed(
+                topic,
+                stream,
+                event,
+            }),
+            Err(error) => Delivery::Refused(self.failed(
                 Failure::new("topic", "TopicError", error.to_string()),
                 Some(&event),
                 line,
                 clock,
-            ),
+            )),
         }
     }
 

@@ -3,6 +3,9 @@
 //! in place of a raw line's. They take the Event Platform path (schema, stream check, enrich,
 //! validate, route) like any `$schema` event, and each gets a [`Verdict`] for the answer.
 
+use std::sync::Arc;
+
+use beacon_parsers::useragent::UserAgentCache;
 use serde_json::{Map, Value};
 
 use crate::catalog::CatalogSnapshot;
@@ -10,29 +13,49 @@ use crate::clock::Clock;
 use crate::event_platform::enrich::RequestFacts;
 use crate::intake_request::{IntakeRequest, Verdict};
 use crate::record::batch::RecordBatch;
-use crate::record::{Outcome, OutputRecord};
+use crate::record::Outcome;
+use crate::record::OutputRecord;
 use crate::validation::EventSchema;
 
-use super::event_platform::{Failure, Resolved};
+use super::event_platform::{Delivery, Failure, Resolved};
 use super::{decode_line, Lookup, Worker};
 
 impl Worker<'_> {
-    /// Processes the events of `request` into `records`, one record per event in order, and
-    /// records their verdicts in the request.
-    pub fn process_request<'l>(
+    /// Processes a batch of requests' events: `requests` gives each request with its number of
+    /// events, taken in order from `events`. One record per event, in order; each request's
+    /// verdicts are recorded in it.
+    pub fn process_requests<'l, R: AsRef<IntakeRequest>>(
         &mut self,
+        requests: impl Iterator<Item = (R, usize)>,
+        mut events: impl Iterator<Item = &'l [u8]>,
+        clock: Clock,
+    ) -> RecordBatch {
+        let snapshot = self.processor.catalog.snapshot();
+        // A new batch may come with a new snapshot: nothing memoised is kept across batches.
+        self.event_schemas.clear();
+        let bytes = self.last_batch_bytes + self.last_batch_bytes / 8;
+        let mut records = RecordBatch::with_capacity(events.size_hint().0, bytes);
+        for (request, count) in requests {
+            let events = events.by_ref().take(count);
+            self.process_request(&snapshot, request.as_ref(), events, clock, &mut records);
+        }
+        self.last_batch_bytes = records.byte_len();
+        records
+    }
+
+    fn process_request<'l>(
+        &mut self,
+        snapshot: &CatalogSnapshot,
         request: &IntakeRequest,
         events: impl Iterator<Item = &'l [u8]>,
         clock: Clock,
         records: &mut RecordBatch,
     ) {
-        let snapshot = self.processor.catalog.snapshot();
         let mut verdicts = Vec::with_capacity(events.size_hint().0);
         // One receive time for all of the request's events, formatted once.
         let received_dt = request.received.iso();
         for raw in events {
-            let (record, verdict) = self.intake_event(&snapshot, request, &received_dt, raw, clock);
-            records.push(&record);
+            let verdict = self.intake_event(snapshot, request, &received_dt, raw, clock, records);
             verdicts.push(verdict);
         }
         request.set_verdicts(verdicts);
@@ -45,14 +68,15 @@ impl Worker<'_> {
         received_dt: &str,
         raw: &[u8],
         clock: Clock,
-    ) -> (OutputRecord, Verdict) {
+        records: &mut RecordBatch,
+    ) -> Verdict {
         let text = decode_line(raw);
         let value: Value = match serde_json::from_str(&text) {
             Ok(value) => value,
             Err(e) => {
                 let failure = Failure::new("json", "ParseError", format!("invalid JSON: {e}"));
                 let original = || Value::from(text.as_ref());
-                return self.intake_failed(failure, None, original, &text, clock);
+                return self.intake_failed(failure, None, original, &text, clock, records);
             }
         };
         let Value::Object(event) = value else {
@@ -64,10 +88,10 @@ impl Worker<'_> {
                     crate::json_kind::json_kind(&value)
                 ),
             );
-            return self.intake_failed(failure, None, || value, &text, clock);
+            return self.intake_failed(failure, None, || value, &text, clock, records);
         };
         let uri = match event.get("$schema") {
-            Some(Value::String(uri)) => uri.clone(),
+            Some(Value::String(uri)) => uri.as_str(),
             found => {
                 let message = match found {
                     None => "$schema is missing: every event must name its schema".to_owned(),
@@ -78,26 +102,49 @@ impl Worker<'_> {
                 };
                 let failure = Failure::new("schema_missing", "MissingFieldError", message);
                 let original = || Value::Object(event.clone());
-                return self.intake_failed(failure, Some(&event), original, &text, clock);
+                return self.intake_failed(failure, Some(&event), original, &text, clock, records);
             }
         };
-        let schema = match self.resolve(snapshot, &uri, Lookup::Block) {
-            Resolved::Ready(schema) => schema,
-            Resolved::Failed(failure) => {
-                let original = || Value::Object(event.clone());
-                return self.intake_failed(failure, Some(&event), original, &text, clock);
-            }
-            Resolved::Pending(_) => {
-                let failure = Failure::new(
-                    "schema_fetch",
-                    "SchemaLoadError",
-                    "schema fetch did not complete within the fetch timeout",
-                );
-                let original = || Value::Object(event.clone());
-                return self.intake_failed(failure, Some(&event), original, &text, clock);
-            }
+        // Borrowed from the memo: no reference count shared with the other workers is touched.
+        let looked_up: Arc<EventSchema>;
+        let schema: &EventSchema = match self.event_schemas.get(uri) {
+            Some(schema) => schema,
+            None => match self.resolve(snapshot, uri, Lookup::Block) {
+                Resolved::Ready(found) => {
+                    self.event_schemas.remember(uri, Arc::clone(&found));
+                    looked_up = found;
+                    &looked_up
+                }
+                Resolved::Failed(failure) => {
+                    let original = || Value::Object(event.clone());
+                    return self.intake_failed(
+                        failure,
+                        Some(&event),
+                        original,
+                        &text,
+                        clock,
+                        records,
+                    );
+                }
+                Resolved::Pending(_) => {
+                    let failure = Failure::new(
+                        "schema_fetch",
+                        "SchemaLoadError",
+                        "schema fetch did not complete within the fetch timeout",
+                    );
+                    let original = || Value::Object(event.clone());
+                    return self.intake_failed(
+                        failure,
+                        Some(&event),
+                        original,
+                        &text,
+                        clock,
+                        records,
+                    );
+                }
+            },
         };
-        let user_agent_object = self.user_agent_object(request, &schema);
+        let user_agent_object = user_agent_object(&mut self.user_agents, request, schema);
         let event_id = uuid::Uuid::new_v4().hyphenated().to_string();
         let facts = RequestFacts {
             event_id: Some(event_id),
@@ -107,28 +154,22 @@ impl Worker<'_> {
             user_agent_object,
             request_id: Some(request.request_id.as_str()),
         };
-        let record = self.deliver(snapshot, event, &schema, &facts, &text, clock);
-        // The event as received is only needed for a refusal, and is its text parsed again
-        // (copying every accepted event's tree for it cost 5 % of the intake's CPU).
-        let verdict = verdict_of(&record, || {
-            serde_json::from_str(&text).unwrap_or_else(|_| Value::from(text.as_ref()))
-        });
-        (record, verdict)
-    }
-
-    fn user_agent_object(
-        &mut self,
-        request: &IntakeRequest,
-        schema: &EventSchema,
-    ) -> Option<Value> {
-        if !schema.declares("/useragent") {
-            return None;
+        match self.accept(snapshot, event, schema, &facts, &text, clock) {
+            Delivery::Accepted(accepted) => {
+                accepted.write_into(records);
+                Verdict::Accepted
+            }
+            Delivery::Refused(refused) => {
+                // The event as received is only needed for a refusal, and is its text parsed
+                // again (copying every accepted event's tree for it cost 5 % of the intake's
+                // CPU).
+                let verdict = verdict_of(&refused, || {
+                    serde_json::from_str(&text).unwrap_or_else(|_| Value::from(text.as_ref()))
+                });
+                records.push(&refused);
+                verdict
+            }
         }
-        let ua = request.user_agent.as_deref()?;
-        self.user_agents
-            .parse(ua)
-            .ok()
-            .map(|info| crate::event_platform::useragent_object(info.to_json()))
     }
 
     fn intake_failed(
@@ -138,11 +179,29 @@ impl Worker<'_> {
         original: impl FnOnce() -> Value,
         text: &str,
         clock: Clock,
-    ) -> (OutputRecord, Verdict) {
+        records: &mut RecordBatch,
+    ) -> Verdict {
         let record = self.failed(failure, event, text, clock);
         let verdict = verdict_of(&record, original);
-        (record, verdict)
+        records.push(&record);
+        verdict
     }
+}
+
+/// The parsed user agent of `request` for a schema that declares `useragent`.
+fn user_agent_object(
+    user_agents: &mut UserAgentCache,
+    request: &IntakeRequest,
+    schema: &EventSchema,
+) -> Option<Value> {
+    if !schema.declares("/useragent") {
+        return None;
+    }
+    let ua = request.user_agent.as_deref()?;
+    user_agents
+        .parse(ua)
+        .ok()
+        .map(|info| crate::event_platform::useragent_object(info.to_json()))
 }
 
 /// The verdict an output record stands for: accepted when valid; otherwise invalid (schema

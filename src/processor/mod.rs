@@ -18,6 +18,8 @@ mod refused_record;
 mod settings;
 mod validator_memo;
 
+use validator_memo::EventSchemaMemo;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -87,6 +89,7 @@ impl Processor {
             ),
             valid_topics: HashMap::new(),
             scratch: DocumentScratch::default(),
+            event_schemas: EventSchemaMemo::default(),
             last_batch_bytes: 0,
         }
     }
@@ -112,6 +115,8 @@ pub struct Worker<'a> {
     /// The document every ordinary legacy line is parsed into and the legacy validators of
     /// the current batch (reused, see `legacy_document`).
     scratch: DocumentScratch,
+    /// The Event Platform schemas of the current batch of intake requests.
+    event_schemas: EventSchemaMemo,
     /// Payload bytes of the last batch, to size the next one.
     last_batch_bytes: usize,
 }

@@ -1,14 +1,16 @@
-//! A worker's memo of the legacy validators one batch uses.
+//! A worker's memo of the validators one batch uses: legacy validators by SCID, Event Platform
+//! schemas by `$schema`.
 //!
-//! Every line asks the registry for its validator: a read lock, two hash lookups and an `Arc`
+//! Every line or event asks the registry for its validator: a read lock, two hash lookups and an `Arc`
 //! count shared by all workers, so both cores write the same cache lines on every line. A batch
 //! uses a handful of schemas; the memo keeps them for the batch and is emptied before the next
 //! one, so a catalog reload (a new snapshot, used from the next batch on) is never missed.
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use crate::schema::count_memoised_cache_hits;
-use crate::validation::LegacyValidator;
+use crate::validation::{EventSchema, LegacyValidator};
 
 /// The most validators one memo holds (a batch with more schemas asks the registry for the
 /// others).
@@ -57,6 +59,38 @@ impl ValidatorMemo {
     pub(super) fn clear(&mut self) {
         self.validators.clear();
         count_memoised_cache_hits(std::mem::take(&mut self.hits));
+    }
+}
+
+/// Event Platform schemas by the `$schema` URI events name them with, for one batch. Lookups
+/// take `&self`, so that the schema lent stays borrowed while the worker goes on.
+#[derive(Default)]
+pub(super) struct EventSchemaMemo {
+    schemas: Vec<(String, Arc<EventSchema>)>,
+    /// Lookups answered here since the last [`clear`](Self::clear).
+    hits: Cell<u64>,
+}
+
+impl EventSchemaMemo {
+    /// The schema of `uri`, if this batch looked it up before.
+    pub(super) fn get(&self, uri: &str) -> Option<&EventSchema> {
+        let (_, schema) = self.schemas.iter().find(|(known, _)| known == uri)?;
+        self.hits.set(self.hits.get() + 1);
+        Some(schema)
+    }
+
+    /// Remembers the schema the registry gave for `uri`, unless the memo is full.
+    pub(super) fn remember(&mut self, uri: &str, schema: Arc<EventSchema>) {
+        if self.schemas.len() < MAX_MEMOISED {
+            self.schemas.push((uri.to_owned(), schema));
+        }
+    }
+
+    /// Forgets everything (before a batch, whose snapshot may differ), and adds the hits
+    /// answered here to the registry's cache metric.
+    pub(super) fn clear(&mut self) {
+        self.schemas.clear();
+        count_memoised_cache_hits(self.hits.take());
     }
 }
 
