@@ -231,6 +231,21 @@ fn eventgate_statuses_reasons_and_bodies() {
         .collect();
     assert_eq!(errors.len(), 6);
 
+    // Values EventGate's fast formats (AJV v6) accepted and RFC 3339 / RFC 3986 do not: a
+    // space in a date-time, an offset without a colon, `[]` and `|` in a URI. A date-time
+    // without a zone failed there too.
+    for (field, value, status) in [
+        ("dt", "2026-11-01 00:00:00Z", 201),
+        ("dt", "2026-11-01T00:00:00+0100", 201),
+        ("uri", "https://en.wikipedia.org/w/index.php?a[]=1&b=|", 201),
+        ("dt", "2026-11-01T00:00:00", 400),
+    ] {
+        let mut lenient = event(json!(field));
+        lenient["meta"][field] = json!(value);
+        let answer = post_json(address, &json!([lenient]));
+        assert_eq!(answer.status, status, "{field} {value}: {}", answer.body);
+    }
+
     // Bodies without events.
     for empty in [&b""[..], b"[]", b"{}"] {
         let answer = post(address, &[("Content-Type", "application/json")], empty);

@@ -91,15 +91,10 @@ pub fn error_event(
     event
 }
 
-/// Whether `text` can be a `format: uri-reference` value of at most 8192 characters (RFC 3986:
-/// no whitespace, controls or characters that must be percent-encoded).
+/// Whether `text` can be the error schema's `meta.uri`: a `format: uri-reference` value (as
+/// its validator checks it) of at most 8192 characters.
 fn is_uri_reference(text: &str) -> bool {
-    text.len() <= 8192
-        && !text.chars().any(|c| {
-            c.is_whitespace()
-                || c.is_control()
-                || matches!(c, '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`')
-        })
+    text.len() <= 8192 && crate::validation::formats::is_ajv_uri_reference(text)
 }
 
 #[cfg(test)]

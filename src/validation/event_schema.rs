@@ -11,7 +11,9 @@ use super::defaults::DefaultsPlan;
 use super::error::SchemaCompileError;
 use super::fast_validator::{FastValidator, Formats};
 use super::first_error::first_error_message;
-use super::formats::is_ajv_uuid;
+use super::formats::{
+    is_ajv_date, is_ajv_date_time, is_ajv_time, is_ajv_uri, is_ajv_uri_reference, is_ajv_uuid,
+};
 use super::schema_pointer::property_schema;
 use crate::json_kind::json_kind;
 
@@ -78,8 +80,15 @@ impl EventSchema {
             let options = jsonschema::options()
                 .with_draft(draft)
                 .should_validate_formats(true);
+            // Draft 7 and before are what EventGate (AJV v6) validated: its fast formats.
             if draft <= Draft::Draft7 {
-                options.with_format("uuid", is_ajv_uuid)
+                options
+                    .with_format("uuid", is_ajv_uuid)
+                    .with_format("date", is_ajv_date)
+                    .with_format("time", is_ajv_time)
+                    .with_format("date-time", is_ajv_date_time)
+                    .with_format("uri", is_ajv_uri)
+                    .with_format("uri-reference", is_ajv_uri_reference)
             } else {
                 options
             }
@@ -342,6 +351,41 @@ properties:
             Ok(())
         );
         assert!(uuid.validate(&json!({"u": "nope"})).is_err());
+    }
+
+    #[test]
+    fn formats_are_ajv_fast_up_to_draft_7_and_the_library_s_after() {
+        let properties = json!({
+            "dt": {"type": "string", "format": "date-time"},
+            "uri": {"type": "string", "format": "uri-reference"},
+        });
+        let draft7 = EventSchema::compile(
+            "/f/1",
+            json!({"$schema": "http://json-schema.org/draft-07/schema#", "properties": properties}),
+        )
+        .expect("compiles");
+        let draft2020 = EventSchema::compile(
+            "/f/2",
+            json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "properties": properties}),
+        )
+        .expect("compiles");
+        // What EventGate (AJV v6, fast formats) accepted and RFC 3339 / RFC 3986 do not.
+        for lenient in [
+            json!({"dt": "2026-11-01 00:00:00Z"}),
+            json!({"dt": "2026-11-01T00:00:00+0100"}),
+            json!({"uri": "https://en.wikipedia.org/w/index.php?a[]=1|^"}),
+        ] {
+            assert_eq!(draft7.validate(&lenient), Ok(()), "{lenient}");
+            assert!(draft7.is_valid(&lenient), "{lenient}");
+            assert!(draft2020.validate(&lenient).is_err(), "{lenient}");
+        }
+        for invalid in [
+            json!({"dt": "2026-11-01T00:00:00"}),
+            json!({"uri": "http://exa mple.org/"}),
+        ] {
+            assert!(draft7.validate(&invalid).is_err(), "{invalid}");
+            assert!(!draft7.is_valid(&invalid), "{invalid}");
+        }
     }
 
     #[test]
