@@ -13,8 +13,7 @@ use crate::clock::Clock;
 use crate::event_platform::enrich::RequestFacts;
 use crate::intake_request::{IntakeRequest, Verdict};
 use crate::record::batch::RecordBatch;
-use crate::record::Outcome;
-use crate::record::OutputRecord;
+use crate::record::{Outcome, OutputRecord};
 use crate::validation::EventSchema;
 
 use super::event_platform::{Delivery, Failure, Resolved};
