@@ -12,8 +12,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use beacon_processor::app;
+use beacon_processor::clock::Clock;
 use beacon_processor::config;
-use beacon_processor::processor::{Clock, Processor};
+use beacon_processor::processor::Processor;
 use beacon_processor::record::{Outcome, OutputRecord};
 use serde_json::{Map, Value};
 
