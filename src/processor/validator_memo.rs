@@ -1,10 +1,11 @@
 //! A worker's memo of the validators one batch uses: legacy validators by SCID, Event Platform
 //! schemas by `$schema`.
 //!
-//! Every line or event asks the registry for its validator: a read lock, two hash lookups and an `Arc`
-//! count shared by all workers, so both cores write the same cache lines on every line. A batch
-//! uses a handful of schemas; the memo keeps them for the batch and is emptied before the next
-//! one, so a catalog reload (a new snapshot, used from the next batch on) is never missed.
+//! Every line or event asks the registry for its validator: a read lock, two hash lookups and
+//! an `Arc` count shared by all workers, so both cores write the same cache lines on every line.
+//! A batch uses a handful of schemas; the memo keeps them for the batch and is emptied before
+//! the next one, so a catalog reload (a new snapshot, used from the next batch on) is never
+//! missed.
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -75,7 +76,7 @@ impl EventSchemaMemo {
     /// The schema of `uri`, if this batch looked it up before.
     pub(super) fn get(&self, uri: &str) -> Option<&EventSchema> {
         let (_, schema) = self.schemas.iter().find(|(known, _)| known == uri)?;
-        self.hits.set(self.hits.get() + 1);
+        self.hits.set(self.hits.get().saturating_add(1));
         Some(schema)
     }
 
@@ -139,5 +140,34 @@ mod tests {
         let extra = memo.remember(validator("Echo", 1000));
         assert_eq!(extra.err().map(|v| v.revision()), Some(1000));
         assert!(memo.position("Echo", 1000).is_none());
+    }
+
+    fn event_schema(uri: &str) -> Arc<EventSchema> {
+        match EventSchema::compile(uri, json!({"properties": {}})) {
+            Ok(schema) => Arc::new(schema),
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    #[test]
+    fn event_schemas_are_remembered_by_uri_until_cleared() {
+        let mut memo = EventSchemaMemo::default();
+        assert!(memo.get("/a/1.0.0").is_none());
+        memo.remember("/a/1.0.0", event_schema("/a/1.0.0"));
+        memo.remember("/a/1.0.0?x=1", event_schema("/a/1.0.0"));
+        assert_eq!(memo.get("/a/1.0.0").map(EventSchema::uri), Some("/a/1.0.0"));
+        assert!(memo.get("/a/1.0.0?x=1").is_some());
+        assert!(memo.get("/b/1.0.0").is_none());
+        let (hits_before, _) = schema_cache_counts();
+        memo.clear();
+        let (hits_after, _) = schema_cache_counts();
+        assert!(hits_after >= hits_before + 2);
+        assert!(memo.get("/a/1.0.0").is_none());
+        // A full memo remembers no more (its lookups go to the registry).
+        for index in 0..=MAX_MEMOISED {
+            memo.remember(&format!("/s/{index}"), event_schema("/s"));
+        }
+        assert!(memo.get("/s/0").is_some());
+        assert!(memo.get(&format!("/s/{MAX_MEMOISED}")).is_none());
     }
 }
