@@ -707,17 +707,12 @@ fn kafka_lag_per_group_and_topic_on_the_page() {
     let url = status_page_url(&mut daemon);
     let server = authority(&url).to_string();
     wait_delivered(&mut daemon, &out, lines);
-    // A partition is counted once its lag is known: wait for both, each caught up.
-    daemon.wait_for(
-        "the lag of both partitions to reach 0",
-        PATIENCE,
-        POLL,
-        || {
-            let status = api_status(&server);
-            let total = &status["lag_totals"][0];
-            (total["lag"] == 0 && total["partitions"] == 2).then_some(())
-        },
-    );
+    // A partition is counted once librdkafka knows its lag: one that `generate`'s sticky
+    // partitioner left empty may never be, so the row counts one or both partitions.
+    daemon.wait_for("the lag total to reach 0", PATIENCE, POLL, || {
+        let status = api_status(&server);
+        (status["lag_totals"][0]["lag"] == 0).then_some(())
+    });
     let profile = tmp.path().join("chromium-profile");
     fs::create_dir(&profile).expect("create chromium profile dir");
     let dom = dump_dom(&url, &profile);
@@ -730,7 +725,8 @@ fn kafka_lag_per_group_and_topic_on_the_page() {
         Some("page-group"),
         "{raw:?}"
     );
-    assert_eq!(cell_integer(raw, "partitions", "raw"), 2);
+    let partitions = cell_integer(raw, "partitions", "raw");
+    assert!((1..=2).contains(&partitions), "{raw:?}");
     assert_eq!(cell_integer(raw, "lag", "raw"), 0);
     assert!(daemon.terminate(Duration::from_secs(30)).status.success());
     cluster.terminate(Duration::from_secs(30));
