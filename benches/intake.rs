@@ -56,6 +56,9 @@ fn events() -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// A request with its number of events.
+type Requested = (Arc<IntakeRequest>, usize);
+
 fn request() -> Arc<IntakeRequest> {
     Arc::new(IntakeRequest::new(
         "198.51.100.7".to_owned(),
@@ -89,27 +92,21 @@ fn intake(c: &mut Criterion) {
         "every bench event is accepted: {verdicts:?}"
     );
 
-    let many: Vec<(Arc<IntakeRequest>, usize)> = (0..EVENTS).map(|_| (request(), 1)).collect();
+    let many: Vec<Requested> = (0..EVENTS).map(|_| (request(), 1)).collect();
     let mut group = common::group(c, "intake");
     group.throughput(Throughput::Elements(EVENTS as u64));
-    group.bench_function("process_requests/100_per_request", |b| {
-        b.iter(|| {
-            black_box(worker.process_requests(
-                one.iter().map(|(r, n)| (r, *n)),
-                events.iter().map(|e| black_box(e.as_slice())),
-                clock,
-            ))
+    let shapes: [(&str, &[Requested]); 2] = [("100_per_request", &one), ("1_per_request", &many)];
+    for (name, requests) in shapes {
+        group.bench_function(format!("process_requests/{name}"), |b| {
+            b.iter(|| {
+                black_box(worker.process_requests(
+                    requests.iter().map(|(r, n)| (r, *n)),
+                    events.iter().map(|e| black_box(e.as_slice())),
+                    clock,
+                ))
+            });
         });
-    });
-    group.bench_function("process_requests/1_per_request", |b| {
-        b.iter(|| {
-            black_box(worker.process_requests(
-                many.iter().map(|(r, n)| (r, *n)),
-                events.iter().map(|e| black_box(e.as_slice())),
-                clock,
-            ))
-        });
-    });
+    }
     group.finish();
 }
 

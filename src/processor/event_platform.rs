@@ -94,7 +94,7 @@ impl Failure {
         }
     }
 
-    fn lookup(error: &SchemaLookupError) -> Self {
+    pub(super) fn lookup(error: &SchemaLookupError) -> Self {
         Failure::new(error.reason(), "SchemaLoadError", error.to_string())
     }
 }

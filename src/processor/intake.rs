@@ -16,8 +16,8 @@ use crate::record::batch::RecordBatch;
 use crate::record::{Outcome, OutputRecord};
 use crate::validation::EventSchema;
 
-use super::event_platform::{Delivery, Failure, Resolved};
-use super::{decode_line, Lookup, Worker};
+use super::event_platform::{Delivery, Failure};
+use super::{decode_line, Worker};
 
 impl Worker<'_> {
     /// Processes a batch of requests' events: `requests` gives each request with its number of
@@ -108,29 +108,15 @@ impl Worker<'_> {
         let looked_up: Arc<EventSchema>;
         let schema: &EventSchema = match self.event_schemas.get(uri) {
             Some(schema) => schema,
-            None => match self.resolve(snapshot, uri, Lookup::Block) {
-                Resolved::Ready(found) => {
+            // A request waits for its schema (bounded by the fetch timeout): never pending.
+            None => match snapshot.registry.event_schema(uri) {
+                Ok(found) => {
                     self.event_schemas.remember(uri, Arc::clone(&found));
                     looked_up = found;
                     &looked_up
                 }
-                Resolved::Failed(failure) => {
-                    let original = || Value::Object(event.clone());
-                    return self.intake_failed(
-                        failure,
-                        Some(&event),
-                        original,
-                        &text,
-                        clock,
-                        records,
-                    );
-                }
-                Resolved::Pending(_) => {
-                    let failure = Failure::new(
-                        "schema_fetch",
-                        "SchemaLoadError",
-                        "schema fetch did not complete within the fetch timeout",
-                    );
+                Err(error) => {
+                    let failure = Failure::lookup(&error);
                     let original = || Value::Object(event.clone());
                     return self.intake_failed(
                         failure,
