@@ -17,7 +17,9 @@ mod fast_path;
 pub mod key_order;
 mod view;
 
-pub use document::{Document, Items, JsonKind, Members, MembersWithWords, NewValue, NodeRef};
+pub use document::{
+    Document, Items, JsonKind, Members, MembersWithWords, NewValue, NodeId, NodeRef,
+};
 pub use view::JsonView;
 
 use std::fmt;

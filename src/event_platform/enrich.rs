@@ -2,6 +2,9 @@
 //! field is set only if the event's schema declares it and the event does not already have it
 //! (an explicit `null` is kept).
 
+use std::borrow::Cow;
+
+use beacon_parsers::json::{Document, NewValue, NodeId, NodeRef};
 use serde_json::{Map, Value};
 
 use super::set_if_absent;
@@ -18,13 +21,15 @@ pub trait SchemaShape {
     fn title(&self) -> Option<&str>;
     /// Fills schema `default`s into objects of the event that lack them.
     fn apply_defaults(&self, event: &mut Value);
+    /// [`apply_defaults`](Self::apply_defaults) to the value `node` of a parsed document.
+    fn apply_defaults_to_document(&self, document: &mut Document, node: NodeId);
 }
 
 /// Facts about the request that carried the event, from the raw line.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestFacts<'a> {
-    /// Deterministic event id (hyphenated uuid), for `meta.id`.
-    pub event_id: Option<String>,
+    /// The event's id (hyphenated uuid), for `meta.id`.
+    pub event_id: Option<Cow<'a, str>>,
     /// Receive time, ISO-8601, for `meta.dt` (and `dt` of `analytics/legacy/*` events).
     pub received_dt: Option<&'a str>,
     /// The user agent, without varnishkafka's quotes.
@@ -35,6 +40,89 @@ pub struct RequestFacts<'a> {
     pub user_agent_object: Option<Value>,
     /// The request's id (`X-Request-ID`, or generated), for `meta.request_id` (HTTP intake).
     pub request_id: Option<&'a str>,
+}
+
+/// A value enrichment sets.
+#[derive(Debug, Clone, Copy)]
+enum Enrichment<'f> {
+    Text(&'f str),
+    Object(&'f Value),
+}
+
+/// A field enrichment sets, as a JSON pointer (for `Map`s) and as its path (for documents).
+struct Field {
+    pointer: &'static str,
+    path: &'static [&'static str],
+}
+
+const META_ID: Field = Field {
+    pointer: "/meta/id",
+    path: &["meta", "id"],
+};
+const META_DT: Field = Field {
+    pointer: "/meta/dt",
+    path: &["meta", "dt"],
+};
+const META_REQUEST_ID: Field = Field {
+    pointer: "/meta/request_id",
+    path: &["meta", "request_id"],
+};
+const DT: Field = Field {
+    pointer: "/dt",
+    path: &["dt"],
+};
+const USER_AGENT_HEADER: Field = Field {
+    pointer: "/http/request_headers/user-agent",
+    path: &["http", "request_headers", "user-agent"],
+};
+const CLIENT_IP: Field = Field {
+    pointer: "/http/client_ip",
+    path: &["http", "client_ip"],
+};
+const USER_AGENT: Field = Field {
+    pointer: "/useragent",
+    path: &["useragent"],
+};
+
+/// Calls `set(field, value)` for every field enrichment sets when absent, in order, for an
+/// event of `schema` received at `received`. Both kinds of event (a `Map` and a parsed
+/// [`Document`]) are enriched from this one list.
+fn enrichments<'f>(
+    schema: &dyn SchemaShape,
+    facts: &'f RequestFacts<'_>,
+    received: &'f str,
+    mut set: impl FnMut(&Field, Enrichment<'f>),
+) {
+    let mut set_declared = |field: &Field, value: Enrichment<'f>| {
+        if schema.declares(field.pointer) {
+            set(field, value);
+        }
+    };
+    if let Some(id) = &facts.event_id {
+        set_declared(&META_ID, Enrichment::Text(id));
+    }
+    set_declared(&META_DT, Enrichment::Text(received));
+    if let Some(id) = facts.request_id {
+        let id = truncate_chars(id, MAX_HEADER_VALUE_CHARS);
+        set_declared(&META_REQUEST_ID, Enrichment::Text(id));
+    }
+    let legacy = schema
+        .title()
+        .is_some_and(|t| t.starts_with("analytics/legacy"));
+    if legacy {
+        set_declared(&DT, Enrichment::Text(received));
+    }
+    if let Some(ua) = facts.user_agent {
+        let ua = truncate_chars(ua, MAX_HEADER_VALUE_CHARS);
+        set_declared(&USER_AGENT_HEADER, Enrichment::Text(ua));
+    }
+    if let Some(ip) = facts.client_ip.filter(|ip| !ip.is_empty() && *ip != "-") {
+        let ip = truncate_chars(ip, MAX_HEADER_VALUE_CHARS);
+        set_declared(&CLIENT_IP, Enrichment::Text(ip));
+    }
+    if let Some(ua) = &facts.user_agent_object {
+        set_declared(&USER_AGENT, Enrichment::Object(ua));
+    }
 }
 
 /// Enriches `event` in place for `schema`; `now_iso` gives the time that stands in for a missing
@@ -53,56 +141,45 @@ pub fn enrich(
             now.as_str()
         }
     };
-    if schema.declares("/meta/id") {
-        if let Some(id) = &facts.event_id {
-            set_if_absent(event, "/meta/id", Value::from(id.as_str()));
-        }
-    }
-    if schema.declares("/meta/dt") {
-        set_if_absent(event, "/meta/dt", Value::from(received));
-    }
-    if let Some(id) = facts.request_id {
-        if schema.declares("/meta/request_id") {
-            set_if_absent(
-                event,
-                "/meta/request_id",
-                Value::from(truncate_chars(id, MAX_HEADER_VALUE_CHARS)),
-            );
-        }
-    }
-    let legacy = schema
-        .title()
-        .is_some_and(|t| t.starts_with("analytics/legacy"));
-    if legacy && schema.declares("/dt") {
-        set_if_absent(event, "/dt", Value::from(received));
-    }
-    if let Some(ua) = facts.user_agent {
-        if schema.declares("/http/request_headers/user-agent") {
-            set_if_absent(
-                event,
-                "/http/request_headers/user-agent",
-                Value::from(truncate_chars(ua, MAX_HEADER_VALUE_CHARS)),
-            );
-        }
-    }
-    if let Some(ip) = facts.client_ip.filter(|ip| !ip.is_empty() && *ip != "-") {
-        if schema.declares("/http/client_ip") {
-            set_if_absent(
-                event,
-                "/http/client_ip",
-                Value::from(truncate_chars(ip, MAX_HEADER_VALUE_CHARS)),
-            );
-        }
-    }
-    if let Some(ua) = &facts.user_agent_object {
-        if schema.declares("/useragent") {
-            set_if_absent(event, "/useragent", ua.clone());
-        }
-    }
+    enrichments(schema, facts, received, |field, value| {
+        let value = match value {
+            Enrichment::Text(text) => Value::from(text),
+            Enrichment::Object(object) => object.clone(),
+        };
+        set_if_absent(event, field.pointer, value);
+    });
     let mut whole = Value::Object(std::mem::take(event));
     schema.apply_defaults(&mut whole);
     if let Value::Object(map) = whole {
         *event = map;
+    }
+}
+
+/// [`enrich`] for an event parsed into `document` (its top-level value): the same members are
+/// added in the same places.
+pub fn enrich_document(
+    document: &mut Document,
+    schema: &dyn SchemaShape,
+    facts: &RequestFacts<'_>,
+    now_iso: impl FnOnce() -> String,
+) {
+    let now;
+    let received = match facts.received_dt {
+        Some(received) => received,
+        None => {
+            now = now_iso();
+            now.as_str()
+        }
+    };
+    enrichments(schema, facts, received, |field, value| {
+        let value = match value {
+            Enrichment::Text(text) => NewValue::String(text),
+            Enrichment::Object(object) => NewValue::Value(object),
+        };
+        document.set_if_absent(field.path, value);
+    });
+    if let Some(root) = document.root().map(NodeRef::id) {
+        schema.apply_defaults_to_document(document, root);
     }
 }
 
@@ -115,6 +192,9 @@ impl SchemaShape for crate::validation::EventSchema {
     }
     fn apply_defaults(&self, event: &mut Value) {
         crate::validation::EventSchema::apply_defaults(self, event);
+    }
+    fn apply_defaults_to_document(&self, document: &mut Document, node: NodeId) {
+        crate::validation::EventSchema::apply_defaults_to_document(self, document, node);
     }
 }
 
@@ -151,6 +231,28 @@ pub(crate) mod tests {
                 }
             }
         }
+        fn apply_defaults_to_document(&self, document: &mut Document, node: NodeId) {
+            if self.0.contains(&"/test") {
+                document.member_or_insert(node, "test", NewValue::String("default value"));
+            }
+        }
+    }
+
+    /// [`enrich`], checking that [`enrich_document`] gives the same event.
+    fn enrich_both(
+        event: &mut Map<String, Value>,
+        schema: &Declared,
+        facts: &RequestFacts<'_>,
+        now_iso: impl Fn() -> String,
+    ) {
+        let mut document = Document::new();
+        assert!(document.parse(&Value::Object(event.clone()).to_string()));
+        enrich_document(&mut document, schema, facts, &now_iso);
+        enrich(event, schema, facts, now_iso);
+        assert_eq!(
+            document.root().map(NodeRef::to_value),
+            Some(Value::Object(event.clone()))
+        );
     }
 
     fn facts() -> RequestFacts<'static> {
@@ -170,7 +272,7 @@ pub(crate) mod tests {
             .as_object()
             .cloned()
             .unwrap();
-        enrich(
+        enrich_both(
             &mut event,
             &Declared(vec!["/meta/request_id"], None),
             &facts(),
@@ -181,7 +283,7 @@ pub(crate) mod tests {
             .as_object()
             .cloned()
             .unwrap();
-        enrich(&mut event, &Declared(vec![], None), &facts(), || {
+        enrich_both(&mut event, &Declared(vec![], None), &facts(), || {
             "now".to_owned()
         });
         assert!(event["meta"].get("request_id").is_none());
@@ -204,7 +306,7 @@ pub(crate) mod tests {
                 .as_object()
                 .cloned()
                 .unwrap();
-        enrich(&mut event, &schema, &facts(), || {
+        enrich_both(&mut event, &schema, &facts(), || {
             "2030-01-01T00:00:00Z".to_owned()
         });
         assert_eq!(
@@ -223,7 +325,7 @@ pub(crate) mod tests {
         let mut event = Map::new();
         let mut f = facts();
         f.received_dt = None;
-        enrich(&mut event, &schema, &f, || {
+        enrich_both(&mut event, &schema, &f, || {
             "2030-01-01T00:00:00Z".to_owned()
         });
         assert_eq!(event["dt"], "2030-01-01T00:00:00Z");
@@ -239,7 +341,7 @@ pub(crate) mod tests {
         let mut f = facts();
         f.user_agent = Some(&long);
         let mut event = Map::new();
-        enrich(&mut event, &schema, &f, || "now".to_owned());
+        enrich_both(&mut event, &schema, &f, || "now".to_owned());
         assert_eq!(
             event["http"]["request_headers"]["user-agent"]
                 .as_str()

@@ -12,6 +12,7 @@ pub mod enrich;
 pub mod error_event;
 pub mod legacy_conversion;
 
+use beacon_parsers::json::NodeRef;
 use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
@@ -22,6 +23,19 @@ pub fn get_path<'a>(event: &'a Map<String, Value>, dotted: &str) -> Option<&'a V
     let mut current = event.get(first)?;
     for part in parts {
         current = current.as_object()?.get(part)?;
+    }
+    Some(current)
+}
+
+/// The value at `path` (`["meta", "stream"]`) of an event parsed into a document (`event` is
+/// its top-level value), if present: [`get_path`] for documents.
+pub fn get_document_path<'d, 'p>(
+    event: NodeRef<'d>,
+    path: impl IntoIterator<Item = &'p str>,
+) -> Option<NodeRef<'d>> {
+    let mut current = event;
+    for part in path {
+        current = current.get(part)?;
     }
     Some(current)
 }

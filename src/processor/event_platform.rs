@@ -6,6 +6,7 @@
 //! an unknown stream, a title mismatch or an unloadable schema, becomes an EventGate error event
 //! on the configured error stream with its own reason.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -243,7 +244,7 @@ impl Worker<'_> {
             None
         };
         RequestFacts {
-            event_id: context.event_id(),
+            event_id: context.event_id().map(Cow::Owned),
             received_dt: context.received_dt.as_deref(),
             user_agent: context.user_agent_unquoted(),
             client_ip: context.ip,
@@ -290,7 +291,8 @@ impl Worker<'_> {
             );
             return Delivery::Refused(self.failed(failure, Some(&event), line, clock));
         };
-        let settings = match stream_settings(snapshot, &event, &stream, schema) {
+        let uri = event.get("$schema").and_then(Value::as_str);
+        let settings = match stream_settings(snapshot, uri, &stream, schema) {
             Ok(settings) => settings,
             Err(failure) => {
                 return Delivery::Refused(self.failed(failure, Some(&event), line, clock))
@@ -406,10 +408,11 @@ impl Worker<'_> {
 
 /// The stream's settings, after checking that the stream is configured and that the schema's
 /// `title` is the stream's `schema_title` (EventGate's messages). `None` when no stream
-/// configuration is set: then any schema may go to any stream.
-fn stream_settings<'s>(
+/// configuration is set: then any schema may go to any stream. `schema_uri` is the event's
+/// `$schema`, for the message.
+pub(super) fn stream_settings<'s>(
     snapshot: &'s CatalogSnapshot,
-    event: &Map<String, Value>,
+    schema_uri: Option<&str>,
     stream: &str,
     schema: &EventSchema,
 ) -> Result<Option<&'s StreamSettings>, Failure> {
@@ -417,10 +420,7 @@ fn stream_settings<'s>(
         return Ok(None);
     };
     let not_allowed = |reason: &'static str, why: String| {
-        let uri = event
-            .get("$schema")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown");
+        let uri = schema_uri.unwrap_or("unknown");
         Failure::new(
             reason,
             "UnauthorizedSchemaForStreamError",

@@ -3,7 +3,10 @@
 //! in place of a raw line's. They take the Event Platform path (schema, stream check, enrich,
 //! validate, route) like any `$schema` event, and each gets a [`Verdict`] for the answer.
 
+use std::borrow::Cow;
 use std::sync::Arc;
+
+use beacon_parsers::datetime::iso_to_unix_millis;
 
 use beacon_parsers::useragent::UserAgentCache;
 use serde_json::{Map, Value};
@@ -32,6 +35,7 @@ impl Worker<'_> {
         let snapshot = self.processor.catalog.snapshot();
         // A new batch may come with a new snapshot: nothing memoised is kept across batches.
         self.event_schemas.clear();
+        self.stream_routes.clear();
         let bytes = self.last_batch_bytes + self.last_batch_bytes / 8;
         let mut records = RecordBatch::with_capacity(events.size_hint().0, bytes);
         for (request, count) in requests {
@@ -51,10 +55,14 @@ impl Worker<'_> {
         records: &mut RecordBatch,
     ) {
         let mut verdicts = Vec::with_capacity(events.size_hint().0);
-        // One receive time for all of the request's events, formatted once.
+        // One receive time for all of the request's events, formatted and read once.
         let received_dt = request.received.iso();
+        let received = Received {
+            dt: &received_dt,
+            millis: iso_to_unix_millis(&received_dt),
+        };
         for raw in events {
-            let verdict = self.intake_event(snapshot, request, &received_dt, raw, clock, records);
+            let verdict = self.intake_event(snapshot, request, &received, raw, clock, records);
             verdicts.push(verdict);
         }
         request.set_verdicts(verdicts);
@@ -64,18 +72,36 @@ impl Worker<'_> {
         &mut self,
         snapshot: &CatalogSnapshot,
         request: &IntakeRequest,
-        received_dt: &str,
+        received: &Received<'_>,
         raw: &[u8],
         clock: Clock,
         records: &mut RecordBatch,
     ) -> Verdict {
         let text = decode_line(raw);
-        let value: Value = match serde_json::from_str(&text) {
+        let finished = self.intake_document(snapshot, request, received, &text, clock, records);
+        match finished {
+            Some(verdict) => verdict,
+            None => self.intake_general(snapshot, request, received.dt, &text, clock, records),
+        }
+    }
+
+    /// Any event, through a `Value` tree: what [`intake_document`](Self::intake_document)
+    /// leaves, and every refusal.
+    pub(super) fn intake_general(
+        &mut self,
+        snapshot: &CatalogSnapshot,
+        request: &IntakeRequest,
+        received_dt: &str,
+        text: &str,
+        clock: Clock,
+        records: &mut RecordBatch,
+    ) -> Verdict {
+        let value: Value = match serde_json::from_str(text) {
             Ok(value) => value,
             Err(e) => {
                 let failure = Failure::new("json", "ParseError", format!("invalid JSON: {e}"));
-                let original = || Value::from(text.as_ref());
-                return self.intake_failed(failure, None, original, &text, clock, records);
+                let original = || Value::from(text);
+                return self.intake_failed(failure, None, original, text, clock, records);
             }
         };
         let Value::Object(event) = value else {
@@ -87,7 +113,7 @@ impl Worker<'_> {
                     crate::json_kind::json_kind(&value)
                 ),
             );
-            return self.intake_failed(failure, None, || value, &text, clock, records);
+            return self.intake_failed(failure, None, || value, text, clock, records);
         };
         let uri = match event.get("$schema") {
             Some(Value::String(uri)) => uri.as_str(),
@@ -101,7 +127,7 @@ impl Worker<'_> {
                 };
                 let failure = Failure::new("schema_missing", "MissingFieldError", message);
                 let original = || Value::Object(event.clone());
-                return self.intake_failed(failure, Some(&event), original, &text, clock, records);
+                return self.intake_failed(failure, Some(&event), original, text, clock, records);
             }
         };
         // Borrowed from the memo: no reference count shared with the other workers is touched.
@@ -122,7 +148,7 @@ impl Worker<'_> {
                         failure,
                         Some(&event),
                         original,
-                        &text,
+                        text,
                         clock,
                         records,
                     );
@@ -130,16 +156,19 @@ impl Worker<'_> {
             },
         };
         let user_agent_object = user_agent_object(&mut self.user_agents, request, schema);
-        let event_id = uuid::Uuid::new_v4().hyphenated().to_string();
+        let mut id_buffer = uuid::Uuid::encode_buffer();
+        let event_id = uuid::Uuid::new_v4()
+            .hyphenated()
+            .encode_lower(&mut id_buffer);
         let facts = RequestFacts {
-            event_id: Some(event_id),
+            event_id: Some(Cow::Borrowed(event_id)),
             received_dt: Some(received_dt),
             user_agent: request.user_agent.as_deref(),
             client_ip: Some(request.client_ip.as_str()),
             user_agent_object,
             request_id: Some(request.request_id.as_str()),
         };
-        match self.accept(snapshot, event, schema, &facts, &text, clock) {
+        match self.accept(snapshot, event, schema, &facts, text, clock) {
             Delivery::Accepted(accepted) => {
                 accepted.write_into(records);
                 Verdict::Accepted
@@ -149,7 +178,7 @@ impl Worker<'_> {
                 // again (copying every accepted event's tree for it cost 5 % of the intake's
                 // CPU).
                 let verdict = verdict_of(&refused, || {
-                    serde_json::from_str(&text).unwrap_or_else(|_| Value::from(text.as_ref()))
+                    serde_json::from_str(text).unwrap_or_else(|_| Value::from(text))
                 });
                 records.push(&refused);
                 verdict
@@ -157,7 +186,7 @@ impl Worker<'_> {
         }
     }
 
-    fn intake_failed(
+    pub(super) fn intake_failed(
         &self,
         failure: Failure,
         event: Option<&Map<String, Value>>,
@@ -173,8 +202,16 @@ impl Worker<'_> {
     }
 }
 
+/// When a request was received: as `meta.dt` is written, and as a record's timestamp.
+pub(super) struct Received<'r> {
+    /// ISO-8601, as enrichment writes it.
+    pub(super) dt: &'r str,
+    /// `dt` read back as milliseconds since the epoch, as a record's timestamp.
+    pub(super) millis: Option<i64>,
+}
+
 /// The parsed user agent of `request` for a schema that declares `useragent`.
-fn user_agent_object(
+pub(super) fn user_agent_object(
     user_agents: &mut UserAgentCache,
     request: &IntakeRequest,
     schema: &EventSchema,

@@ -2,9 +2,12 @@
 //! configuration's `message_key_fields` (EventGate's convention: a JSON object of the named event
 //! fields, so that events with the same values land in the same partition).
 
+use std::borrow::Cow;
+
+use beacon_parsers::json::NodeRef;
 use serde_json::{Map, Value};
 
-use crate::event_platform::get_path;
+use crate::event_platform::{get_document_path, get_path};
 
 /// Which key output records carry.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,18 +45,40 @@ impl MessageKey {
         event: &Map<String, Value>,
         fields: &[(String, String)],
     ) -> Option<Vec<u8>> {
+        self.key_of(fields, |path| get_path(event, path).map(Cow::Borrowed))
+    }
+
+    /// [`event_key`](Self::event_key) of an event parsed into a document (`event` is its
+    /// top-level value).
+    pub fn event_key_document(
+        self,
+        event: NodeRef<'_>,
+        fields: &[(String, String)],
+    ) -> Option<Vec<u8>> {
+        self.key_of(fields, |path| {
+            get_document_path(event, path.split('.')).map(|node| Cow::Owned(node.to_value()))
+        })
+    }
+
+    /// The key of an event whose value at a dotted path `value_at` gives.
+    fn key_of<'e>(
+        self,
+        fields: &[(String, String)],
+        value_at: impl Fn(&str) -> Option<Cow<'e, Value>>,
+    ) -> Option<Vec<u8>> {
         match self {
             MessageKey::None => None,
-            MessageKey::Uuid => self.uuid_key(get_path(event, "meta.id")),
+            MessageKey::Uuid => match value_at("meta.id")?.as_ref() {
+                Value::String(id) => Some(id.as_bytes().to_vec()),
+                _ => None,
+            },
             MessageKey::StreamFields if fields.is_empty() => None,
             MessageKey::StreamFields => {
                 let key: Map<String, Value> = fields
                     .iter()
                     .map(|(name, path)| {
-                        (
-                            name.clone(),
-                            get_path(event, path).cloned().unwrap_or(Value::Null),
-                        )
+                        let value = value_at(path).map(Cow::into_owned);
+                        (name.clone(), value.unwrap_or(Value::Null))
                     })
                     .collect();
                 serde_json::to_vec(&Value::Object(key)).ok()
@@ -89,6 +114,18 @@ mod tests {
             Some(br#"{"absent":null,"page_id":7,"wiki_id":"enwiki"}"#.to_vec())
         );
         assert_eq!(MessageKey::StreamFields.event_key(&event, &[]), None);
+        let mut document = beacon_parsers::json::Document::new();
+        assert!(document.parse(&Value::Object(event.clone()).to_string()));
+        let Some(root) = document.root() else {
+            unreachable!()
+        };
+        for mode in [MessageKey::None, MessageKey::Uuid, MessageKey::StreamFields] {
+            assert_eq!(
+                mode.event_key_document(root, &fields),
+                mode.event_key(&event, &fields),
+                "{mode:?}"
+            );
+        }
         assert_eq!(
             MessageKey::Uuid.uuid_key(Some(&json!("u"))),
             Some(b"u".to_vec())

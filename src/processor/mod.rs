@@ -11,13 +11,16 @@
 
 mod event_platform;
 mod intake;
+mod intake_document;
 mod legacy;
 mod legacy_document;
 mod message_key;
 mod refused_record;
 mod settings;
+mod stream_route_memo;
 mod validator_memo;
 
+use stream_route_memo::StreamRouteMemo;
 use validator_memo::EventSchemaMemo;
 
 use std::borrow::Cow;
@@ -90,6 +93,7 @@ impl Processor {
             valid_topics: HashMap::new(),
             scratch: DocumentScratch::default(),
             event_schemas: EventSchemaMemo::default(),
+            stream_routes: StreamRouteMemo::default(),
             last_batch_bytes: 0,
         }
     }
@@ -117,6 +121,8 @@ pub struct Worker<'a> {
     scratch: DocumentScratch,
     /// The Event Platform schemas of the current batch of intake requests.
     event_schemas: EventSchemaMemo,
+    /// The topics of the current batch's accepted intake events, by stream and schema.
+    stream_routes: StreamRouteMemo,
     /// Payload bytes of the last batch, to size the next one.
     last_batch_bytes: usize,
 }

@@ -12,6 +12,7 @@
 
 use std::cell::Cell;
 
+use beacon_parsers::json::{Document, JsonKind, NewValue, NodeId, NodeRef};
 use serde_json::{Map, Value};
 
 use super::schema_pointer::follow_local_ref;
@@ -169,6 +170,52 @@ impl DefaultsPlan {
     }
 }
 
+impl DefaultsPlan {
+    /// [`apply`](Self::apply) to the value `node` of a parsed [`Document`]: the same members
+    /// are added, in the same places.
+    pub fn apply_to_document(&self, doc: &mut Document, node: NodeId) {
+        match doc.at(node).kind() {
+            JsonKind::Object => self.apply_to_document_object(doc, node),
+            JsonKind::Array if !self.tuple.is_empty() || self.items.is_some() => {
+                let elements: Vec<NodeId> = doc.at(node).items().map(NodeRef::id).collect();
+                for (index, plan) in &self.tuple {
+                    if let Some(&element) = elements.get(*index) {
+                        plan.apply_to_document(doc, element);
+                    }
+                }
+                if let Some(plan) = &self.items {
+                    for &element in &elements {
+                        plan.apply_to_document(doc, element);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_to_document_object(&self, doc: &mut Document, object: NodeId) {
+        for (name, default) in &self.fills {
+            doc.member_or_insert(object, name, NewValue::Value(default));
+        }
+        for (name, plan) in &self.properties {
+            if let Some(value) = doc.at(object).get(name).map(NodeRef::id) {
+                plan.apply_to_document(doc, value);
+            }
+        }
+        if let Some(plan) = &self.additional {
+            let undeclared: Vec<NodeId> = doc
+                .at(object)
+                .members()
+                .filter(|(name, _)| !self.declared.iter().any(|declared| declared == name))
+                .map(|(_, value)| value.id())
+                .collect();
+            for value in undeclared {
+                plan.apply_to_document(doc, value);
+            }
+        }
+    }
+}
+
 /// Adds `plan` under `key`, merging with an existing plan for the same key.
 fn merge_keyed<K: PartialEq>(plans: &mut Vec<(K, DefaultsPlan)>, key: K, plan: DefaultsPlan) {
     match plans.iter_mut().find(|(existing, _)| *existing == key) {
@@ -216,8 +263,18 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The instance with its defaults filled; checks that filling them into a parsed
+    /// document gives the same value.
     fn filled(schema: &Value, mut instance: Value) -> Value {
-        DefaultsPlan::build(schema).apply(&mut instance);
+        let plan = DefaultsPlan::build(schema);
+        let mut doc = Document::new();
+        assert!(doc.parse(&instance.to_string()));
+        let root = doc.root().map(NodeRef::id);
+        if let Some(root) = root {
+            plan.apply_to_document(&mut doc, root);
+        }
+        plan.apply(&mut instance);
+        assert_eq!(doc.root().map(NodeRef::to_value), Some(instance.clone()));
         instance
     }
 

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use beacon_parsers::json::{Document, NodeId, NodeRef};
 use jsonschema::{Draft, Retrieve};
 use serde_json::Value;
 
@@ -11,9 +12,7 @@ use super::defaults::DefaultsPlan;
 use super::error::SchemaCompileError;
 use super::fast_validator::{FastValidator, Formats};
 use super::first_error::first_error_message;
-use super::formats::{
-    is_ajv_date, is_ajv_date_time, is_ajv_time, is_ajv_uri, is_ajv_uri_reference, is_ajv_uuid,
-};
+use super::formats::AJV_FORMATS;
 use super::schema_pointer::property_schema;
 use crate::json_kind::json_kind;
 
@@ -82,13 +81,9 @@ impl EventSchema {
                 .should_validate_formats(true);
             // Draft 7 and before are what EventGate (AJV v6) validated: its fast formats.
             if draft <= Draft::Draft7 {
-                options
-                    .with_format("uuid", is_ajv_uuid)
-                    .with_format("date", is_ajv_date)
-                    .with_format("time", is_ajv_time)
-                    .with_format("date-time", is_ajv_date_time)
-                    .with_format("uri", is_ajv_uri)
-                    .with_format("uri-reference", is_ajv_uri_reference)
+                AJV_FORMATS.iter().fold(options, |options, format| {
+                    options.with_format(format.name, format.check)
+                })
             } else {
                 options
             }
@@ -100,7 +95,13 @@ impl EventSchema {
         let validator = full
             .build(&document)
             .map_err(|error| SchemaCompileError::Library(error.to_string()))?;
-        let fast = FastValidator::build(&document, draft, Formats::Validated, &|part| {
+        // The quick validator checks the formats registered above itself.
+        let known = if draft <= Draft::Draft7 {
+            AJV_FORMATS
+        } else {
+            &[]
+        };
+        let fast = FastValidator::build(&document, draft, Formats::Validated(known), &|part| {
             options().build(part).ok()
         });
         let id_keyword = if draft == Draft::Draft4 { "id" } else { "$id" };
@@ -172,6 +173,12 @@ impl EventSchema {
         }
     }
 
+    /// Whether the event parsed as `event` is valid, when the schema has a quick validator
+    /// (`None`: only [`validate`](Self::validate) of its `Value` can tell).
+    pub fn is_valid_document(&self, event: NodeRef<'_>) -> Option<bool> {
+        self.fast.as_ref().map(|fast| fast.is_valid_view(event))
+    }
+
     /// Validates an event. On failure returns exactly one message: the first error, as
     /// `<instance pointer>: <message>` (e.g. `/test: 0.01 is not of type "string"`), or the
     /// bare message for an error about the event itself.
@@ -205,6 +212,11 @@ impl EventSchema {
     /// no absent intermediate object is created.
     pub fn apply_defaults(&self, event: &mut Value) {
         self.defaults.apply(event);
+    }
+
+    /// [`apply_defaults`](Self::apply_defaults) to the value `node` of a parsed document.
+    pub fn apply_defaults_to_document(&self, document: &mut Document, node: NodeId) {
+        self.defaults.apply_to_document(document, node);
     }
 
     /// Whether the schema has any `default` to fill.

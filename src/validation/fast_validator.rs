@@ -12,8 +12,11 @@
 //!   schema), whose draft-4/6/7 semantics do not differ; and, because a `jsonschema` call per
 //!   value costs more than the check itself, `enum`s of strings only, `minimum`/`maximum` with an
 //!   integer limit (and draft 4's boolean `exclusiveMinimum`/`exclusiveMaximum`) on numbers
-//!   written as integers, and `minLength`/`maxLength` (in code points);
-//! - every other keyword of a schema node (`pattern`, other `enum`s, `anyOf`, `format`, …) stays
+//!   written as integers, `minLength`/`maxLength` (in code points), `pattern`s that mean the
+//!   same in both regex dialects, and the `format`s the full validator was given as functions
+//!   (the AJV formats of Event Platform schemas: the same function gives both verdicts, without
+//!   the event's string copied into a `Value` for the library);
+//! - every other keyword of a schema node (other `pattern`s and `enum`s, `anyOf`, `format`, …) stays
 //!   together in a small schema compiled by `jsonschema` with the same draft and options as the
 //!   full validator, and is run on the same instance;
 //! - `properties`/`additionalProperties` are left to that small schema whenever
@@ -36,6 +39,8 @@ use std::sync::Arc;
 
 use beacon_parsers::json::key_order::{compare_keys, sort_word};
 use beacon_parsers::json::{JsonKind, JsonView};
+
+use super::formats::KnownFormat;
 use serde_json::{Map, Value};
 
 /// Deepest schema nesting given a fast validator (real schemas are a few levels deep).
@@ -70,10 +75,12 @@ pub const WHOLE_DOCUMENT_KEYWORDS: [&str; 5] = [
 pub type Compile<'a> = dyn Fn(&Value) -> Option<jsonschema::Validator> + 'a;
 
 /// Whether the full validator checks `format` keywords (`should_validate_formats`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Formats {
-    /// Formats are checked: `format` keywords go to the small `jsonschema` validators.
-    Validated,
+    /// Formats are checked: the formats listed (the ones the full validator was given with
+    /// `with_format`) are checked here, other `format` keywords go to the small `jsonschema`
+    /// validators.
+    Validated(&'static [KnownFormat]),
     /// Formats are annotations only: `format` keywords are ignored, as the full validator
     /// ignores them.
     Annotations,
@@ -176,6 +183,8 @@ enum Leaf {
     /// A `pattern` written only with constructs that mean the same in ECMA 262 and in the
     /// `regex` crate (see [`plain_pattern`]).
     Pattern(regex::Regex),
+    /// A `format` the full validator was given (`with_format`): strings must pass the check.
+    Format(fn(&str) -> bool),
 }
 
 #[derive(Debug)]
@@ -257,6 +266,18 @@ struct Builder<'c, 'a> {
 }
 
 impl Builder<'_, '_> {
+    /// The check of a `format` keyword's value, when it is one of the known formats.
+    fn known_format(&self, value: &Value) -> Option<fn(&str) -> bool> {
+        let Formats::Validated(known) = self.formats else {
+            return None;
+        };
+        let name = value.as_str()?;
+        known
+            .iter()
+            .find(|format| format.name == name)
+            .map(|format| format.check)
+    }
+
     fn node(&self, schema: &Value, depth: usize) -> Option<Node> {
         if depth > MAX_DEPTH {
             return None;
@@ -349,7 +370,10 @@ impl Builder<'_, '_> {
                 "additionalItems" if object.get("items").is_some_and(|i| !i.is_array()) => {}
                 "properties" | "required" | "additionalProperties" if walk_properties => {}
                 keyword if IGNORED_KEYWORDS.contains(&keyword) => {}
-                "format" if self.formats == Formats::Annotations => {}
+                "format" if matches!(self.formats, Formats::Annotations) => {}
+                "format" if self.known_format(value).is_some() => {
+                    rules.leaves.push(Leaf::Format(self.known_format(value)?));
+                }
                 _ => {
                     rest.insert(keyword.clone(), value.clone());
                 }
@@ -606,6 +630,7 @@ impl Leaf {
                 None => true,
             },
             Leaf::Pattern(regex) => instance.as_str().is_none_or(|text| regex.is_match(text)),
+            Leaf::Format(check) => instance.as_str().is_none_or(check),
             Leaf::Length { limit, lower } => match instance.as_str() {
                 Some(text) => {
                     let length = text.chars().count() as u64;
@@ -682,10 +707,26 @@ mod tests {
     use serde_json::json;
     use std::path::Path;
 
+    /// The formats these tests give the full validator (and the quick one): `date-time` and
+    /// `uri-reference` are AJV's; `ipv4` is left to the library.
+    const KNOWN: &[KnownFormat] = &[
+        KnownFormat {
+            name: "date-time",
+            check: crate::validation::formats::is_ajv_date_time,
+        },
+        KnownFormat {
+            name: "uri-reference",
+            check: crate::validation::formats::is_ajv_uri_reference,
+        },
+    ];
+
     fn options(draft: Draft) -> jsonschema::ValidationOptions<'static> {
-        jsonschema::options()
+        let options = jsonschema::options()
             .with_draft(draft)
-            .should_validate_formats(draft != Draft::Draft4)
+            .should_validate_formats(draft != Draft::Draft4);
+        KNOWN.iter().fold(options, |options, format| {
+            options.with_format(format.name, format.check)
+        })
     }
 
     /// The full validator and the fast one for `document`, built like the schema types build
@@ -698,7 +739,7 @@ mod tests {
         let formats = if draft == Draft::Draft4 {
             Formats::Annotations
         } else {
-            Formats::Validated
+            Formats::Validated(KNOWN)
         };
         let fast = FastValidator::build(document, draft, formats, &|part| {
             options(draft).build(part).ok()
@@ -798,7 +839,7 @@ mod tests {
                 Draft::Draft7
             };
             let compile = |part: &Value| options(parts).build(part).ok();
-            FastValidator::build(document, draft, Formats::Validated, &compile).is_some()
+            FastValidator::build(document, draft, Formats::Validated(KNOWN), &compile).is_some()
         };
         let with_ref =
             json!({"properties": {"a": {"$ref": "#/definitions/x"}}, "definitions": {"x": {}}});
@@ -904,6 +945,8 @@ mod tests {
                 Just(("pattern", json!("^[^b]"))),
                 Just(("pattern", json!("\\d|a.c"))),
                 Just(("format", json!("date-time"))),
+                Just(("format", json!("uri-reference"))),
+                Just(("format", json!("ipv4"))),
                 Just(("description", json!("annotation"))),
                 Just(("uniqueItems", json!(true))),
                 Just(("minProperties", json!(1))),
@@ -1012,6 +1055,9 @@ mod tests {
                 "abc",
                 "abcd",
                 "2020-01-01T00:00:00Z",
+                "2020-01-01 00:00:00+0100",
+                "http://a b",
+                "192.0.2.1",
                 "nope",
                 "a0f",
                 "bb",

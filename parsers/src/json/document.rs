@@ -223,6 +223,76 @@ impl Document {
         true
     }
 
+    /// The value `id` names (ids come from [`NodeRef::id`] of this document and stay valid
+    /// until the next [`parse`](Self::parse) or [`clear`](Self::clear)).
+    pub fn at(&self, id: NodeId) -> NodeRef<'_> {
+        NodeRef {
+            doc: self,
+            index: id.0,
+        }
+    }
+
+    /// The member `key` of the object `object`, added with `value` when the object has no
+    /// such member (the object's members stay in key order). `None` when `object` is not an
+    /// object; otherwise the member's node, and whether it was added.
+    pub fn member_or_insert(
+        &mut self,
+        object: NodeId,
+        key: &str,
+        value: NewValue<'_>,
+    ) -> Option<(NodeId, bool)> {
+        let Node::Object { start, len } = self.node(object.0) else {
+            return None;
+        };
+        let word = sort_word(key.as_bytes());
+        let (start, len) = (start as usize, len as usize);
+        let run = self.members.get(start..start + len).unwrap_or_default();
+        // One search finds the member or where it goes (keys are unique in a run).
+        let position =
+            run.partition_point(|member| self.compare_member(member, key, word) == Ordering::Less);
+        if let Some(found) = run
+            .get(position)
+            .filter(|member| self.compare_member(member, key, word) == Ordering::Equal)
+        {
+            return Some((NodeId(found.value), false));
+        }
+        let value = self.push_new_value(&value);
+        let key = self.push_arena(key);
+        // The object's run is copied to the end with the new member in place: members of other
+        // objects follow it, and runs are small.
+        let new_start = self.members.len();
+        self.members.extend_from_within(start..start + position);
+        self.members.push(Member { key, word, value });
+        self.members
+            .extend_from_within(start + position..start + len);
+        if let Some(slot) = self.nodes.get_mut(object.0 as usize) {
+            *slot = Node::Object {
+                start: to_u32(new_start),
+                len: to_u32(len + 1),
+            };
+        }
+        Some((NodeId(value), true))
+    }
+
+    /// Sets `value` at `path` (`["meta", "id"]` for `/meta/id`) of the top-level value unless
+    /// something is already there, adding empty objects for missing intermediate members.
+    /// Nothing is set when the top-level value or an intermediate value is not an object.
+    pub fn set_if_absent(&mut self, path: &[&str], value: NewValue<'_>) {
+        let Some(mut current) = self.root.map(NodeId) else {
+            return;
+        };
+        let Some((last, parents)) = path.split_last() else {
+            return;
+        };
+        for part in parents {
+            match self.member_or_insert(current, part, NewValue::EmptyObject) {
+                Some((child, _)) => current = child,
+                None => return,
+            }
+        }
+        self.member_or_insert(current, last, value);
+    }
+
     /// Pushes the last of the additions equal in key to `first` (the next one) and moves past
     /// them all.
     fn push_last_of_equal(
@@ -264,6 +334,10 @@ impl Document {
                 }
             },
             NewValue::Value(value) => self.push_value(value),
+            NewValue::EmptyObject => self.push_node(Node::Object {
+                start: to_u32(self.members.len()),
+                len: 0,
+            }),
         }
     }
 
@@ -399,7 +473,13 @@ pub enum NewValue<'s> {
     Integer(&'s str),
     /// Any value.
     Value(&'s Value),
+    /// `{}`
+    EmptyObject,
 }
+
+/// Names one value of a [`Document`] while the document changes ([`Document::at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeId(u32);
 
 /// `0`, or ASCII digits without a leading zero.
 fn is_canonical_digits(text: &str) -> bool {
@@ -606,6 +686,11 @@ impl<'d> NodeRef<'d> {
             doc: self.doc,
             index,
         }
+    }
+
+    /// The value's id, to find it again after the document was changed.
+    pub fn id(self) -> NodeId {
+        NodeId(self.index)
     }
 
     /// The value's kind.
@@ -1088,6 +1173,124 @@ mod tests {
                         doc.extend_root(&[key.as_str()], &[]);
                     }
                 }
+            }
+            let root = doc.root().map(NodeRef::to_value).unwrap_or(Value::Null);
+            prop_assert_eq!(&root, &expected);
+            let mut written = Vec::new();
+            if let Some(root) = doc.root() {
+                root.write_json(&mut written);
+            }
+            prop_assert_eq!(String::from_utf8_lossy(&written), expected.to_string());
+        }
+    }
+
+    /// `set_if_absent` on a `Value`, the way the Event Platform enrichment does it.
+    fn set_if_absent_in_value(root: &mut Value, pointer: &str, value: &Value) {
+        let path = pointer.strip_prefix('/').unwrap_or(pointer);
+        let parts: Vec<&str> = path.split('/').collect();
+        let Some((last, parents)) = parts.split_last() else {
+            return;
+        };
+        let mut current = root;
+        for part in parents {
+            let Some(map) = current.as_object_mut() else {
+                return;
+            };
+            current = map
+                .entry(part.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+        }
+        if let Some(map) = current.as_object_mut() {
+            map.entry(last.to_string()).or_insert_with(|| value.clone());
+        }
+    }
+
+    #[test]
+    fn set_if_absent_keeps_present_values_and_adds_missing_objects() {
+        let mut doc = Document::new();
+        assert!(doc.parse(r#"{"meta":{"stream":"s","dt":null},"x":1,"z":[{}]}"#));
+        doc.set_if_absent(&["meta", "id"], NewValue::String("i"));
+        doc.set_if_absent(&["meta", "dt"], NewValue::String("now"));
+        doc.set_if_absent(&["meta", "stream"], NewValue::String("other"));
+        doc.set_if_absent(
+            &["http", "request_headers", "user-agent"],
+            NewValue::String("ua"),
+        );
+        doc.set_if_absent(&["x", "y"], NewValue::String("not under a number"));
+        doc.set_if_absent(&["a"], NewValue::EmptyObject);
+        let expected = serde_json::json!({
+            "a": {},
+            "http": {"request_headers": {"user-agent": "ua"}},
+            "meta": {"dt": null, "id": "i", "stream": "s"},
+            "x": 1,
+            "z": [{}],
+        });
+        let root = doc.root().map(NodeRef::to_value);
+        assert_eq!(root.as_ref(), Some(&expected));
+        let mut written = Vec::new();
+        if let Some(root) = doc.root() {
+            root.write_json(&mut written);
+        }
+        assert_eq!(String::from_utf8_lossy(&written), expected.to_string());
+        // Not an object at the top: nothing to set.
+        assert!(doc.parse("[1]"));
+        doc.set_if_absent(&["a"], NewValue::Null);
+        assert_eq!(
+            doc.root().map(NodeRef::to_value),
+            Some(serde_json::json!([1]))
+        );
+    }
+
+    #[test]
+    fn a_node_id_finds_its_value_after_its_object_moved() {
+        let mut doc = Document::new();
+        assert!(doc.parse(r#"{"m":{"b":1,"d":2},"n":[3]}"#));
+        let m = doc.root().and_then(|root| root.get("m")).map(NodeRef::id);
+        let Some(m) = m else {
+            panic!("no m");
+        };
+        assert_eq!(
+            doc.member_or_insert(m, "b", NewValue::Null)
+                .map(|(_, added)| added),
+            Some(false)
+        );
+        let added = doc.member_or_insert(m, "c", NewValue::String("x"));
+        assert!(matches!(added, Some((_, true))));
+        assert_eq!(
+            doc.at(m).to_value(),
+            serde_json::json!({"b": 1, "c": "x", "d": 2})
+        );
+        let n = doc.root().and_then(|root| root.get("n")).map(NodeRef::id);
+        let Some(n) = n else {
+            panic!("no n");
+        };
+        assert_eq!(doc.member_or_insert(n, "a", NewValue::Null), None);
+    }
+
+    proptest! {
+        /// Members added anywhere, with missing objects on the way, give what the same
+        /// additions to serde_json's `Map`s give, written as serde_json writes it.
+        #[test]
+        fn set_if_absent_agrees_with_maps(
+            text in json_text(),
+            edits in proptest::collection::vec(
+                (proptest::collection::vec("[a-c]{0,2}", 1..4), json_text()),
+                0..6,
+            ),
+        ) {
+            let mut doc = Document::new();
+            if !doc.parse(&text) {
+                return Ok(());
+            }
+            let mut expected = doc.root().map(NodeRef::to_value).unwrap_or(Value::Null);
+            for (path, value_text) in &edits {
+                let Ok(value) = serde_json::from_str::<Value>(value_text) else {
+                    continue;
+                };
+                let pointer = format!("/{}", path.join("/"));
+                set_if_absent_in_value(&mut expected, &pointer, &value);
+                let path: Vec<&str> = path.iter().map(String::as_str).collect();
+                doc.set_if_absent(&path, NewValue::Value(&value));
             }
             let root = doc.root().map(NodeRef::to_value).unwrap_or(Value::Null);
             prop_assert_eq!(&root, &expected);
