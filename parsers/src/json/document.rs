@@ -247,9 +247,16 @@ impl Document {
         let word = sort_word(key.as_bytes());
         let (start, len) = (start as usize, len as usize);
         let run = self.members.get(start..start + len).unwrap_or_default();
-        // One search finds the member or where it goes (keys are unique in a run).
-        let position =
-            run.partition_point(|member| self.compare_member(member, key, word) == Ordering::Less);
+        // One search finds the member or where it goes (keys are unique in a run); short runs
+        // in order, as `NodeRef::get` does.
+        let before = |member: &Member| self.compare_member(member, key, word) == Ordering::Less;
+        let position = if run.len() <= LINEAR_LOOKUP_MEMBERS {
+            run.iter()
+                .position(|member| !before(member))
+                .unwrap_or(run.len())
+        } else {
+            run.partition_point(before)
+        };
         if let Some(found) = run
             .get(position)
             .filter(|member| self.compare_member(member, key, word) == Ordering::Equal)
@@ -258,13 +265,22 @@ impl Document {
         }
         let value = self.push_new_value(&value);
         let key = self.push_arena(key);
-        // The object's run is copied to the end with the new member in place: members of other
-        // objects follow it, and runs are small.
-        let new_start = self.members.len();
-        self.members.extend_from_within(start..start + position);
-        self.members.push(Member { key, word, value });
-        self.members
-            .extend_from_within(start + position..start + len);
+        let member = Member { key, word, value };
+        let new_start = if start + len == self.members.len() {
+            // The object's run is the last one (it was just parsed, or moved here by an earlier
+            // insertion): the member goes in place.
+            self.members.insert(start + position, member);
+            start
+        } else {
+            // The object's run is copied to the end with the new member in place: members of
+            // other objects follow it, and runs are small.
+            let new_start = self.members.len();
+            self.members.extend_from_within(start..start + position);
+            self.members.push(member);
+            self.members
+                .extend_from_within(start + position..start + len);
+            new_start
+        };
         if let Some(slot) = self.nodes.get_mut(object.0 as usize) {
             *slot = Node::Object {
                 start: to_u32(new_start),
