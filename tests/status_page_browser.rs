@@ -659,6 +659,8 @@ fn kafka_lag_per_group_and_topic_on_the_page() {
             "dev-kafka",
             "--topic",
             "raw:2",
+            "--topic",
+            "quiet:1",
             "--address-file",
             address_file.to_str().expect("utf-8 temp path"),
         ]),
@@ -698,7 +700,7 @@ fn kafka_lag_per_group_and_topic_on_the_page() {
     fs::write(
         &config,
         format!(
-            "input:\n  type: kafka\n  brokers: \"{brokers}\"\n  topics: [raw]\n  group_id: page-group\n  start_from: earliest\noutput:\n  type: directory\n  path: out\nschemas:\n  legacy_dirs: [\"{}\"]\n",
+            "input:\n  type: kafka\n  brokers: \"{brokers}\"\n  topics: [raw, quiet]\n  group_id: page-group\n  start_from: earliest\noutput:\n  type: directory\n  path: out\nschemas:\n  legacy_dirs: [\"{}\"]\n",
             common::legacy_schemas().display()
         ),
     )
@@ -707,11 +709,21 @@ fn kafka_lag_per_group_and_topic_on_the_page() {
     let url = status_page_url(&mut daemon);
     let server = authority(&url).to_string();
     wait_delivered(&mut daemon, &out, lines);
-    // A partition is counted once librdkafka knows its lag: one that `generate`'s sticky
-    // partitioner left empty may never be, so the row counts one or both partitions.
-    daemon.wait_for("the lag total to reach 0", PATIENCE, POLL, || {
+    // Every assigned partition is counted once librdkafka has fetched from it, even one that
+    // never held a record (nothing to consume: lag 0): `quiet` gets none, and `generate`'s
+    // sticky partitioner may leave one of `raw`'s empty too.
+    daemon.wait_for("every partition with lag 0", PATIENCE, POLL, || {
         let status = api_status(&server);
-        (status["lag_totals"][0]["lag"] == 0).then_some(())
+        let totals = status["lag_totals"].as_array()?;
+        let known = |topic: &str| {
+            totals
+                .iter()
+                .find(|total| total["topic"] == topic)
+                .map(|total| (total["partitions"].clone(), total["lag"].clone()))
+        };
+        let expected =
+            |partitions: u64| Some((serde_json::json!(partitions), serde_json::json!(0)));
+        (known("raw") == expected(2) && known("quiet") == expected(1)).then_some(())
     });
     let profile = tmp.path().join("chromium-profile");
     fs::create_dir(&profile).expect("create chromium profile dir");
@@ -725,17 +737,13 @@ fn kafka_lag_per_group_and_topic_on_the_page() {
         Some("page-group"),
         "{raw:?}"
     );
-    // What the page shows is what the server reported: partitions only become known, so the
-    // count after the page was read is at least the page's.
-    let partitions = cell_integer(raw, "partitions", "raw");
-    let known_after = api_status(&server)["lag_totals"][0]["partitions"]
-        .as_u64()
-        .unwrap_or(0);
-    assert!(
-        partitions >= 1 && partitions <= known_after && known_after <= 2,
-        "page {raw:?}, server {known_after}"
-    );
+    assert_eq!(cell_integer(raw, "partitions", "raw"), 2, "{raw:?}");
     assert_eq!(cell_integer(raw, "lag", "raw"), 0);
+    let quiet = rows
+        .get("quiet")
+        .unwrap_or_else(|| panic!("no lag row for the empty topic: {rows:?}\n{dom}"));
+    assert_eq!(cell_integer(quiet, "partitions", "quiet"), 1, "{quiet:?}");
+    assert_eq!(cell_integer(quiet, "lag", "quiet"), 0);
     assert!(daemon.terminate(Duration::from_secs(30)).status.success());
     cluster.terminate(Duration::from_secs(30));
 }

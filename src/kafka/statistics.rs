@@ -6,6 +6,12 @@ use serde_json::Value;
 
 /// (topic, partition, consumer lag) of every assigned partition
 /// (`topics.<topic>.partitions.<n>.consumer_lag`; -1, unknown, is left out).
+///
+/// librdkafka knows a lag only once an offset was committed (or stored) for the partition, and
+/// the processor commits only the offsets of delivered records: a partition that holds no record
+/// would never have one, and a 2-partition topic would show as one partition. A partition whose
+/// high watermark is 0 (never written) or equal to its known low watermark (everything in it
+/// deleted) has nothing to consume: its lag is 0.
 pub fn consumer_lags(statistics: &[u8]) -> Vec<(String, i32, i64)> {
     let Ok(Value::Object(root)) = serde_json::from_slice(statistics) else {
         return Vec::new();
@@ -20,7 +26,16 @@ pub fn consumer_lags(statistics: &[u8]) -> Vec<(String, i32, i64)> {
         };
         for (id, partition) in partitions {
             let Ok(id) = id.parse::<i32>() else { continue };
-            let lag = partition.get("consumer_lag").and_then(Value::as_i64);
+            let offset = |name: &str| partition.get(name).and_then(Value::as_i64);
+            let lag = match (
+                offset("consumer_lag"),
+                offset("hi_offset"),
+                offset("lo_offset"),
+            ) {
+                (Some(-1), Some(0), _) => Some(0),
+                (Some(-1), Some(high), Some(low)) if high >= 0 && low == high => Some(0),
+                (lag, _, _) => lag,
+            };
             let assigned = partition
                 .get("fetch_state")
                 .and_then(Value::as_str)
@@ -69,6 +84,27 @@ mod tests {
             "-1":{"partition":-1,"fetch_state":"none","consumer_lag":-1}}}}}"#;
         assert_eq!(consumer_lags(json), vec![("raw".to_owned(), 0, 42)]);
         assert!(consumer_lags(b"not json").is_empty());
+    }
+
+    #[test]
+    fn a_partition_with_nothing_to_consume_has_lag_zero() {
+        let json = br#"{"name":"c","topics":{"raw":{"partitions":{
+            "0":{"fetch_state":"active","consumer_lag":-1,"hi_offset":0,"lo_offset":-1},
+            "1":{"fetch_state":"active","consumer_lag":-1,"hi_offset":500,"lo_offset":500},
+            "2":{"fetch_state":"active","consumer_lag":-1,"hi_offset":500,"lo_offset":-1},
+            "3":{"fetch_state":"active","consumer_lag":-1,"hi_offset":-1,"lo_offset":-1},
+            "4":{"fetch_state":"active","consumer_lag":3,"hi_offset":500,"lo_offset":0},
+            "5":{"fetch_state":"none","consumer_lag":-1,"hi_offset":0,"lo_offset":0}}}}}"#;
+        assert_eq!(
+            consumer_lags(json),
+            vec![
+                ("raw".to_owned(), 0, 0),
+                ("raw".to_owned(), 1, 0),
+                ("raw".to_owned(), 4, 3)
+            ],
+            "never written or emptied: 0; records not yet committed or watermarks unknown: \
+             unknown; not assigned: left out"
+        );
     }
 
     #[test]
