@@ -1,6 +1,6 @@
 //! Assembly: turns a loaded configuration into the running parts (processor, source, sink,
 //! settings), checking everything first and reporting every problem at once. The Kafka source
-//! and sink settings are built in [`kafka_settings`].
+//! and sink settings are built in `kafka_settings`.
 
 mod kafka_settings;
 

@@ -1,6 +1,6 @@
 //! Kafka source: raw lines from one or more topics, consumed in a consumer group, at least once.
 //!
-//! Every message is one raw line. Messages are cut into one [`LineBatch`] per partition whose
+//! Every message is one raw line. Messages are cut into one [`LineBatch`](super::LineBatch) per partition whose
 //! position is the partition's offset range, so the source's [`DeliveryTracker`] keeps one
 //! contiguous watermark per partition. Offsets are stored (`enable.auto.offset.store=false`) only
 //! up to that watermark, i.e. only once every output record derived from them has been

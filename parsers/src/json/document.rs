@@ -58,8 +58,8 @@ struct Member {
     value: u32,
 }
 
-/// A parsed JSON document (see the module docs). Reuse one for many texts: [`parse`]
-/// (Self::parse) clears it first.
+/// A parsed JSON document (see the module docs). Reuse one for many texts:
+/// [`parse`](Self::parse) clears it first.
 #[derive(Debug, Default)]
 pub struct Document {
     source: String,

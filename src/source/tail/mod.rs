@@ -3,14 +3,14 @@
 //! file content has been *delivered*, so a restart neither loses nor (beyond what was in flight)
 //! repeats lines.
 //!
-//! - [`discovery`]: the glob scan, re-run periodically; it alone decides which files exist.
-//! - [`wakeup`]: inotify notifications that only shorten the wait before the next pass.
-//! - [`fingerprint`], [`identity`], [`identify`]: recognising a content whatever its name or inode
+//! - `discovery`: the glob scan, re-run periodically; it alone decides which files exist.
+//! - `wakeup`: inotify notifications that only shorten the wait before the next pass.
+//! - `fingerprint`, `identity`, `identify`: recognising a content whatever its name or inode
 //!   (head checksum, window checksum before the resume position, device and inode as tie-break).
-//! - [`lineage`]: the life of one known content (reading, detached, draining, dormant).
-//! - [`reader`]: reading one open file into batches.
-//! - [`checkpoint`]: the atomic checkpoint file.
-//! - [`tailer`]: the pass that ties them together; [`follow`] loops over it until stopped.
+//! - `lineage`: the life of one known content (reading, detached, draining, dormant).
+//! - `reader`: reading one open file into batches.
+//! - `checkpoint`: the atomic checkpoint file.
+//! - `tailer`: the pass that ties them together; [`follow`] loops over it until stopped.
 //!
 //! Shutdown order: when the stop flag is set, [`follow`] stops reading (unterminated lines are not
 //! emitted), then waits up to `shutdown_timeout` for every batch it sent to be acknowledged (the
