@@ -125,6 +125,14 @@ fn enrichments<'f>(
     }
 }
 
+/// The receive time, or `now_iso()` when it is unknown (formatted only then).
+fn received_or_now<'f>(facts: &RequestFacts<'f>, now_iso: impl FnOnce() -> String) -> Cow<'f, str> {
+    match facts.received_dt {
+        Some(received) => Cow::Borrowed(received),
+        None => Cow::Owned(now_iso()),
+    }
+}
+
 /// Enriches `event` in place for `schema`; `now_iso` gives the time that stands in for a missing
 /// receive time (formatted only then).
 pub fn enrich(
@@ -133,15 +141,8 @@ pub fn enrich(
     facts: &RequestFacts<'_>,
     now_iso: impl FnOnce() -> String,
 ) {
-    let now;
-    let received = match facts.received_dt {
-        Some(received) => received,
-        None => {
-            now = now_iso();
-            now.as_str()
-        }
-    };
-    enrichments(schema, facts, received, |field, value| {
+    let received = received_or_now(facts, now_iso);
+    enrichments(schema, facts, &received, |field, value| {
         let value = match value {
             Enrichment::Text(text) => Value::from(text),
             Enrichment::Object(object) => object.clone(),
@@ -163,15 +164,8 @@ pub fn enrich_document(
     facts: &RequestFacts<'_>,
     now_iso: impl FnOnce() -> String,
 ) {
-    let now;
-    let received = match facts.received_dt {
-        Some(received) => received,
-        None => {
-            now = now_iso();
-            now.as_str()
-        }
-    };
-    enrichments(schema, facts, received, |field, value| {
+    let received = received_or_now(facts, now_iso);
+    enrichments(schema, facts, &received, |field, value| {
         let value = match value {
             Enrichment::Text(text) => NewValue::String(text),
             Enrichment::Object(object) => NewValue::Value(object),

@@ -2,12 +2,15 @@
 //! request's body, with the request's facts (client IP, user agent, request id, receive time)
 //! in place of a raw line's. They take the Event Platform path (schema, stream check, enrich,
 //! validate, route) like any `$schema` event, and each gets a [`Verdict`] for the answer.
+//!
+//! An event that is accepted is finished on the worker's flat document (`intake_document.rs`);
+//! this file holds the batch loop and the general path on `serde_json::Value`, which judges
+//! every other event and gives every error message.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use beacon_parsers::datetime::iso_to_unix_millis;
-
 use beacon_parsers::useragent::UserAgentCache;
 use serde_json::{Map, Value};
 
