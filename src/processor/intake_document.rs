@@ -115,21 +115,22 @@ impl Worker<'_> {
             _ => stream_settings(snapshot, Some(uri), stream, schema).ok()?,
         };
         let key_fields = configured.map_or(&[][..], |s| s.message_key_fields.as_slice());
-        let not_memoised: String;
-        let topic: &str = match memoised {
-            Some(index) => self.stream_routes.topic(index)?,
+        // The topic and the stream are lent by the memo: the stream outlives the changes to
+        // the document without a copy per event.
+        let not_memoised: (String, String);
+        let (topic, stream): (&str, &str) = match memoised {
+            Some(index) => self.stream_routes.route(index)?,
             None => {
                 let topic = topic_for_stream(&settings.topic_prefix, stream, configured).ok()?;
                 match self.stream_routes.remember(stream, uri, topic) {
-                    Ok(index) => self.stream_routes.topic(index)?,
+                    Ok(index) => self.stream_routes.route(index)?,
                     Err(topic) => {
-                        not_memoised = topic;
-                        &not_memoised
+                        not_memoised = (topic, stream.to_owned());
+                        (&not_memoised.0, &not_memoised.1)
                     }
                 }
             }
         };
-        let stream = stream.to_owned();
         let user_agent_object = user_agent_object(&mut self.user_agents, request, schema);
         let mut id_buffer = uuid::Uuid::encode_buffer();
         let event_id = uuid::Uuid::new_v4()
@@ -157,7 +158,7 @@ impl Worker<'_> {
         };
         let meta = RecordMeta {
             topic,
-            schema: Some(&stream),
+            schema: Some(stream),
             key: key.as_deref(),
             timestamp_ms,
             outcome: Outcome::Valid,
@@ -311,6 +312,14 @@ mod tests {
                         "the document path accepts {text} ({user_agent:?}, {key:?})"
                     );
                 }
+            }
+            // More schema URIs (as sent) than the batch's memos hold: the later events are
+            // routed without the memos, the same way.
+            for n in 0..40 {
+                let text = format!(
+                    r#"{{"$schema":"/test/event/1.0.0?n={n}","meta":{{"stream":"test.event"}}}}"#
+                );
+                assert!(agrees(&mut worker, &text, None), "{text}");
             }
             let failed_lookup =
                 r#"{"$schema":"/no/such/schema/1.0.0","meta":{"stream":"test.event"}}"#;

@@ -49,9 +49,11 @@ impl StreamRouteMemo {
         Ok(self.routes.len() - 1)
     }
 
-    /// The topic of the route at `index`.
-    pub(super) fn topic(&self, index: usize) -> Option<&str> {
-        self.routes.get(index).map(|route| route.topic.as_str())
+    /// The topic and stream of the route at `index`.
+    pub(super) fn route(&self, index: usize) -> Option<(&str, &str)> {
+        self.routes
+            .get(index)
+            .map(|route| (route.topic.as_str(), route.stream.as_str()))
     }
 
     /// Forgets everything (before a batch, whose snapshot may differ).
@@ -73,7 +75,7 @@ mod tests {
         assert_eq!(memo.position("s", "/a/1.0.0"), Some(0));
         assert_eq!(memo.position("s", "/b/1.0.0"), None);
         assert_eq!(memo.position("t", "/a/1.0.0"), None);
-        assert_eq!(memo.topic(0), Some("eqiad.s"));
+        assert_eq!(memo.route(0), Some(("eqiad.s", "s")));
         for n in 1..MAX_MEMOISED {
             assert!(memo
                 .remember(&format!("s{n}"), "/a/1.0.0", String::new())
@@ -85,6 +87,6 @@ mod tests {
         );
         memo.clear();
         assert_eq!(memo.position("s", "/a/1.0.0"), None);
-        assert_eq!(memo.topic(0), None);
+        assert_eq!(memo.route(0), None);
     }
 }

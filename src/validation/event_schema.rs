@@ -12,7 +12,7 @@ use super::defaults::DefaultsPlan;
 use super::error::SchemaCompileError;
 use super::fast_validator::{FastValidator, Formats};
 use super::first_error::first_error_message;
-use super::formats::AJV_FORMATS;
+use super::formats::{KnownFormat, AJV_FORMATS};
 use super::schema_pointer::property_schema;
 use crate::json_kind::json_kind;
 
@@ -75,18 +75,20 @@ impl EventSchema {
             return Err(SchemaCompileError::NotAnObject(json_kind(&document)));
         }
         let draft = draft_of(&document)?;
+        // Draft 7 and before are what EventGate (AJV v6) validated: its fast formats, given to
+        // the library and checked by the quick validator itself.
+        let known: &'static [KnownFormat] = if draft <= Draft::Draft7 {
+            AJV_FORMATS
+        } else {
+            &[]
+        };
         let options = || {
             let options = jsonschema::options()
                 .with_draft(draft)
                 .should_validate_formats(true);
-            // Draft 7 and before are what EventGate (AJV v6) validated: its fast formats.
-            if draft <= Draft::Draft7 {
-                AJV_FORMATS.iter().fold(options, |options, format| {
-                    options.with_format(format.name, format.check)
-                })
-            } else {
-                options
-            }
+            known.iter().fold(options, |options, format| {
+                options.with_format(format.name, format.check)
+            })
         };
         let mut full = options();
         if let Some(retriever) = retriever {
@@ -95,12 +97,6 @@ impl EventSchema {
         let validator = full
             .build(&document)
             .map_err(|error| SchemaCompileError::Library(error.to_string()))?;
-        // The quick validator checks the formats registered above itself.
-        let known = if draft <= Draft::Draft7 {
-            AJV_FORMATS
-        } else {
-            &[]
-        };
         let fast = FastValidator::build(&document, draft, Formats::Validated(known), &|part| {
             options().build(part).ok()
         });
